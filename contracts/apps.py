@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ContractsConfig(AppConfig):
+    verbose_name = "Contracts, organisations and people"
+    name = "contracts"

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from contracts import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("contracts/<slug:reference>/", views.contract_detail, name="contract_detail"),
+    path("contracts/<slug:reference>/kpis/", views.kpi_catalogue, name="kpi_catalogue"),
+    path(
+        "contracts/<slug:reference>/kpis/catalogue.<str:fmt>",
+        views.kpi_catalogue_download,
+        name="kpi_catalogue_download",
+    ),
+]

@@ -1,0 +1,64 @@
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from kpis import catalogue
+from kpis.models import Kpi
+from psis import access, exports
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    contracts = list(
+        access.contracts_for(request.user).select_related("lead_commissioner", "lead_provider")
+    )
+    return render(request, "contracts/home.html", {"contracts": contracts})
+
+
+def contract_detail(request: HttpRequest, reference: str) -> HttpResponse:
+    contract = access.get_contract_for_user(request.user, reference)
+    today = timezone.localdate()
+    pathways = list(
+        access.pathways_for(request.user, contract)
+        .select_related("provider")
+        .prefetch_related("kpis")
+    )
+    context = {
+        "contract": contract,
+        "commissioners": list(contract.commissioners.all()),
+        "funding": list(contract.funding.all()),
+        "pathways": pathways,
+        "current_quarter": contract.quarter_of(today) if today >= contract.start_date else None,
+        "is_lead_provider": access.is_lead_provider(request.user, contract),
+    }
+    return render(request, "contracts/contract_detail.html", context)
+
+
+def kpi_catalogue(request: HttpRequest, reference: str) -> HttpResponse:
+    contract = access.get_contract_for_user(request.user, reference)
+    visible = access.pathways_for(request.user, contract)
+    kpis = list(
+        Kpi.objects.filter(pathway__in=visible)
+        .select_related("pathway")
+        .prefetch_related("targets", "categories")
+    )
+    return render(request, "contracts/kpi_catalogue.html", {"contract": contract, "kpis": kpis})
+
+
+def kpi_catalogue_download(request: HttpRequest, reference: str, fmt: str) -> HttpResponse:
+    contract = access.get_contract_for_user(request.user, reference)
+    filename = f"{contract.reference}-kpi-catalogue.{fmt}"
+    headers = catalogue.catalogue_headers(contract)
+    rows = catalogue.catalogue_rows(contract)
+    if fmt == "csv":
+        return exports.csv_response(filename, headers, rows)
+    if fmt == "xlsx":
+        sheet = exports.Sheet(
+            title="KPI catalogue",
+            headers=headers,
+            rows=rows,
+            widths=[24, 30, 10, 60, 18, 10, 16, 18]
+            + [10] * len(catalogue.catalogue_years(contract))
+            + [18, 18, 22, 50],
+        )
+        return exports.xlsx_response(filename, [sheet])
+    raise Http404("Unknown format")

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PathwaysConfig(AppConfig):
+    verbose_name = "Pathways and quarterly returns"
+    name = "pathways"

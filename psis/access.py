@@ -1,0 +1,73 @@
+"""Who may see and do what. Every view fetches its objects through these helpers.
+
+Outsiders get 404 (they must not learn that a contract exists); a user who may read but not
+change gets 403.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+
+from contracts.models import Contract, User
+from pathways.models import Pathway
+
+
+def contracts_for(user: User):
+    """The contracts the user's organisation is party to (all of them for administrators)."""
+    if not user.is_authenticated or not user.is_active:
+        return Contract.objects.none()
+    if user.is_administrator:
+        return Contract.objects.all()
+    if user.organisation_id is None:
+        return Contract.objects.none()
+    org = user.organisation_id
+    if user.role in {User.Role.COMMISSIONER, User.Role.OFFICER}:
+        return Contract.objects.filter(commissioners=org).distinct()
+    if user.role == User.Role.PROVIDER:
+        return Contract.objects.filter(Q(lead_provider=org) | Q(pathways__provider=org)).distinct()
+    return Contract.objects.none()
+
+
+def get_contract_for_user(user: User, reference: str) -> Contract:
+    return get_object_or_404(contracts_for(user), reference=reference)
+
+
+def is_lead_provider(user: User, contract: Contract) -> bool:
+    return user.role == User.Role.PROVIDER and user.organisation_id == contract.lead_provider_id
+
+
+def pathways_for(user: User, contract: Contract):
+    """The pathways of a contract the user may see: a delivery partner sees only its own."""
+    pathways = Pathway.objects.filter(contract=contract)
+    if user.role == User.Role.PROVIDER and not is_lead_provider(user, contract):
+        return pathways.filter(provider=user.organisation_id)
+    return pathways
+
+
+def get_pathway_for_user(user: User, contract: Contract, code: str) -> Pathway:
+    return get_object_or_404(pathways_for(user, contract), code=code)
+
+
+def can_submit(user: User, pathway: Pathway) -> bool:
+    """Providers submit returns: the lead provider for any pathway, a partner for its own."""
+    if user.role != User.Role.PROVIDER:
+        return False
+    return user.organisation_id in {pathway.provider_id, pathway.contract.lead_provider_id}
+
+
+def can_review(user: User, contract: Contract) -> bool:
+    """Commissioners of the contract review returns, override RAG and keep the action log."""
+    return (
+        user.role == User.Role.COMMISSIONER
+        and contract.commissioners.filter(pk=user.organisation_id).exists()
+    )
+
+
+def require_submitter(user: User, pathway: Pathway) -> None:
+    if not can_submit(user, pathway):
+        raise PermissionDenied("Only the provider delivering this pathway can change its returns.")
+
+
+def require_reviewer(user: User, contract: Contract) -> None:
+    if not can_review(user, contract):
+        raise PermissionDenied("Only the contract's commissioners can do this.")

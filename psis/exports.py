@@ -1,0 +1,120 @@
+"""Writers that turn rows into CSV and XLSX downloads. Callers yield rows; these write them.
+
+Spreadsheet cells that start with = + - @ or a control character are neutralised so that no
+text entered by a user can become a live formula (CSV: a leading apostrophe; XLSX: a string cell).
+"""
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.http import HttpResponse
+from openpyxl import Workbook
+from openpyxl.cell.cell import TYPE_STRING
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass
+class Sheet:
+    title: str
+    headers: Sequence[str]
+    rows: Iterable[Sequence]
+    widths: Sequence[int] | None = None
+
+
+def neutralise(value):
+    """A text value safe to put in a spreadsheet cell (numbers and dates pass unchanged)."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _csv_value(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    return neutralise(str(value))
+
+
+def write_csv(headers: Sequence[str], rows: Iterable[Sequence], stream) -> None:
+    writer = csv.writer(stream)
+    writer.writerow(headers)
+    for row in rows:
+        writer.writerow([_csv_value(v) for v in row])
+
+
+def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence]) -> bytes:
+    buffer = io.StringIO()
+    write_csv(headers, rows, buffer)
+    # A byte-order mark so that Excel opens UTF-8 (e.g. "£") correctly.
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _xlsx_value(cell, value):
+    if isinstance(value, bool):
+        cell.value = "Yes" if value else "No"
+    elif isinstance(value, datetime):
+        cell.value = value.replace(tzinfo=None)
+        cell.number_format = "dd/mm/yyyy hh:mm"
+    elif isinstance(value, date):
+        cell.value = value
+        cell.number_format = "dd/mm/yyyy"
+    elif isinstance(value, int | float | Decimal):
+        cell.value = value
+    elif value is None:
+        cell.value = None
+    else:
+        # Set as a string cell explicitly: openpyxl would store "=..." as a live formula.
+        cell.value = str(value)
+        cell.data_type = TYPE_STRING
+
+
+HEADER_FONT = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
+
+
+def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for sheet in sheets:
+        ws = workbook.create_sheet(title=sheet.title[:31])
+        ws.append(list(sheet.headers))
+        for cell in ws[1]:
+            cell.font = HEADER_FONT
+            cell.fill = HEADER_FILL
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for r, row in enumerate(sheet.rows, start=2):
+            for c, value in enumerate(row, start=1):
+                _xlsx_value(ws.cell(row=r, column=c), value)
+        ws.freeze_panes = "A2"
+        for i, width in enumerate(sheet.widths or [], start=1):
+            ws.column_dimensions[get_column_letter(i)].width = width
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def download(content: bytes, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def csv_response(filename: str, headers: Sequence[str], rows: Iterable[Sequence]) -> HttpResponse:
+    return download(csv_bytes(headers, rows), filename, "text/csv; charset=utf-8")
+
+
+def xlsx_response(filename: str, sheets: Sequence[Sheet]) -> HttpResponse:
+    return download(xlsx_bytes(sheets), filename, XLSX_TYPE)

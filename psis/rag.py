@@ -1,0 +1,266 @@
+"""Red / amber / green judgements, trends and forecasts, with plain-English explanations.
+
+Pure Decimal arithmetic: no Django, no database, no floats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Decimal
+from enum import StrEnum
+
+from psis.targets import Number, format_number, to_decimal
+
+DEFAULT_TOLERANCE = Decimal("0.10")
+_INFINITY = Decimal("Infinity")
+
+
+class Polarity(StrEnum):
+    HIGHER = "higher"
+    LOWER = "lower"
+
+
+class Rag(StrEnum):
+    GREEN = "green"
+    AMBER = "amber"
+    RED = "red"
+    MISSING = "missing"
+    NO_TARGET = "no_target"
+    NOT_DUE = "not_due"
+    EVIDENCE = "evidence"
+
+    @property
+    def word(self) -> str:
+        return _RAG_WORDS[self]
+
+    @property
+    def is_exception(self) -> bool:
+        return self in (Rag.RED, Rag.AMBER, Rag.MISSING)
+
+
+_RAG_WORDS = {
+    Rag.GREEN: "Green",
+    Rag.AMBER: "Amber",
+    Rag.RED: "Red",
+    Rag.MISSING: "Missing",
+    Rag.NO_TARGET: "No target",
+    Rag.NOT_DUE: "Not due",
+    Rag.EVIDENCE: "Evidence",
+}
+
+
+class Trend(StrEnum):
+    BETTER = "better"
+    SAME = "same"
+    WORSE = "worse"
+    NONE = "none"
+
+    @property
+    def arrow(self) -> str:
+        return _TREND_ARROWS[self]
+
+
+_TREND_ARROWS = {Trend.BETTER: "↑", Trend.SAME: "→", Trend.WORSE: "↓", Trend.NONE: ""}
+
+
+@dataclass(frozen=True)
+class Judgement:
+    rag: Rag
+    ratio: Decimal | None
+    actual: Decimal | None
+    expected: Decimal | None
+    tolerance: Decimal
+    polarity: Polarity
+    explanation: str
+
+
+def ratio(actual: Number | None, expected: Number | None, polarity: Polarity) -> Decimal | None:
+    """How far the actual meets the expected figure: 1 or more meets it.
+
+    Higher is better: actual / expected. An expected 0 is met by any actual of 0 or more
+    (ratio 1); a negative actual against 0 gives ratio 0.
+    Lower is better: expected / actual. An actual of 0 or less cannot exceed the maximum: the
+    ratio is Decimal("Infinity"), or 1 when the maximum is also 0.
+    None when either figure is None. A negative expected figure is a ValueError.
+    """
+    if actual is None or expected is None:
+        return None
+    return _ratio(to_decimal(actual), to_decimal(expected), polarity)
+
+
+def _ratio(a: Decimal, e: Decimal, polarity: Polarity) -> Decimal:
+    if e < 0:
+        raise ValueError(f"A target cannot be negative ({e}).")
+    if polarity == Polarity.HIGHER:
+        if e == 0:
+            return Decimal(1) if a >= 0 else Decimal(0)
+        return a / e
+    if a <= 0:
+        return Decimal(1) if e == 0 and a == 0 else _INFINITY
+    return e / a
+
+
+def percent_of_target(
+    actual: Number | None, expected: Number | None, polarity: Polarity
+) -> Decimal | None:
+    """Ratio × 100 for display; None where there is no finite ratio."""
+    value = ratio(actual, expected, polarity)
+    if value is None or value.is_infinite():
+        return None
+    return value * 100
+
+
+def _rag_for(value: Decimal, tolerance: Decimal) -> Rag:
+    if value >= 1:
+        return Rag.GREEN
+    if value >= 1 - tolerance:
+        return Rag.AMBER
+    return Rag.RED
+
+
+def _percent(value: Decimal) -> str:
+    if value.is_infinite():
+        return "within the maximum"
+    # Rounded down, so 99.99% is never shown as 100% beside an amber.
+    return f"{format_number(value * 100, places=1, rounding=ROUND_FLOOR)}%"
+
+
+def _check_tolerance(tolerance: Number) -> Decimal:
+    value = to_decimal(tolerance)
+    if not 0 <= value <= 1:
+        raise ValueError(f"Tolerance must be between 0 and 1 (e.g. 0.10 for 10%), not {value}.")
+    return value
+
+
+def _shown(value: Decimal, unit: str) -> str:
+    number = format_number(value)
+    if unit in ("£", "$", "€"):
+        return f"{unit}{number}"
+    if unit in ("", "%"):
+        return f"{number}{unit}"
+    return f"{number} {unit}"
+
+
+def _target_word(polarity: Polarity) -> str:
+    return "maximum" if polarity == Polarity.LOWER else "target"
+
+
+def judge(
+    actual: Number | None,
+    expected: Number | None,
+    *,
+    polarity: Polarity = Polarity.HIGHER,
+    tolerance: Number = DEFAULT_TOLERANCE,
+    due: bool = True,
+    has_target: bool = True,
+    unit: str = "",
+) -> Judgement:
+    """Rate one figure against its (already pro-rated) expected figure.
+
+    Checked in order: not due; no target; missing (due but not reported); then green when the
+    ratio is at least 1, amber when at least 1 - tolerance, red below. ``unit`` ("£", "%",
+    "hours") only decorates the explanation.
+    """
+    tol = _check_tolerance(tolerance)
+    a = None if actual is None else to_decimal(actual)
+    e = None if expected is None else to_decimal(expected)
+
+    def result(rag: Rag, value: Decimal | None, explanation: str) -> Judgement:
+        return Judgement(rag, value, a, e, tol, polarity, explanation)
+
+    if not due:
+        return result(Rag.NOT_DUE, None, "Not due for this period")
+    if e is None or not has_target:
+        if a is None:
+            return result(Rag.NO_TARGET, None, "No target set, so not rated")
+        return result(
+            Rag.NO_TARGET, None, f"{_shown(a, unit)} reported; no target set, so not rated"
+        )
+    target = f"{_target_word(polarity)} {_shown(e, unit)}"
+    if a is None:
+        return result(Rag.MISSING, None, f"Due but not reported ({target}) → Missing")
+    value = _ratio(a, e, polarity)
+    rag = _rag_for(value, tol)
+    explanation = (
+        f"{_shown(a, unit)} against {target}: {_percent(value)} → {rag.word} "
+        f"(tolerance {format_number(tol * 100, places=1)}%)"
+    )
+    return result(rag, value, explanation)
+
+
+def judge_months(
+    actuals: Sequence[Number | None],
+    monthly_target: Number | None,
+    *,
+    polarity: Polarity = Polarity.HIGHER,
+    tolerance: Number = DEFAULT_TOLERANCE,
+    due: bool = True,
+    unit: str = "",
+) -> Judgement:
+    """Judge a per-month target month by month: the period is only as good as its worst month.
+
+    The judgement's ``actual`` and ``ratio`` are those of the worst month.
+    """
+    if not due or monthly_target is None:
+        return judge(
+            None, monthly_target, polarity=polarity, tolerance=tolerance, due=due, unit=unit
+        )
+    if not actuals:
+        raise ValueError("judge_months needs at least one month's figure.")
+    tol = _check_tolerance(tolerance)
+    e = to_decimal(monthly_target)
+    word = f"monthly {_target_word(polarity)} of {_shown(e, unit)}"
+    unreported = sum(1 for a in actuals if a is None)
+    if unreported:
+        explanation = f"{unreported} of {len(actuals)} months not reported ({word}) → Missing"
+        return Judgement(Rag.MISSING, None, None, e, tol, polarity, explanation)
+    months = [to_decimal(a) for a in actuals if a is not None]
+    rated = [(a, _ratio(a, e, polarity)) for a in months]
+    worst_actual, worst_ratio = min(rated, key=lambda pair: pair[1])
+    rag = _rag_for(worst_ratio, tol)
+    met = sum(1 for _, value in rated if value >= 1)
+    figures = ", ".join(_shown(a, unit) for a, _ in rated)
+    explanation = f"{figures}: {met} of {len(rated)} months met the {word}"
+    if rag == Rag.GREEN:
+        explanation += " → Green"
+    else:
+        extreme = "lowest" if polarity == Polarity.HIGHER else "highest"
+        explanation += (
+            f"; {extreme} {_shown(worst_actual, unit)} ({_percent(worst_ratio)}) → {rag.word} "
+            f"(tolerance {format_number(tol * 100, places=1)}%)"
+        )
+    return Judgement(rag, worst_ratio, worst_actual, e, tol, polarity, explanation)
+
+
+def trend(current: Number | None, previous: Number | None, polarity: Polarity) -> Trend:
+    """Better or worse against the previous period; for lower polarity a fall is better."""
+    if current is None or previous is None:
+        return Trend.NONE
+    now, before = to_decimal(current), to_decimal(previous)
+    if now == before:
+        return Trend.SAME
+    rose = now > before
+    return Trend.BETTER if rose == (polarity == Polarity.HIGHER) else Trend.WORSE
+
+
+def _check_quarters(quarters: int) -> None:
+    if not 1 <= quarters <= 4:
+        raise ValueError(f"Quarters into the year must be 1, 2, 3 or 4, not {quarters}.")
+
+
+def forecast(ytd_actual: Number, quarters: int) -> Decimal:
+    """Year-end figure at the current rate: year to date × 4 / quarters."""
+    _check_quarters(quarters)
+    return to_decimal(ytd_actual) * 4 / quarters
+
+
+def run_rate_needed(annual_target: Number, ytd_actual: Number, quarters: int) -> Decimal | None:
+    """Per remaining quarter to reach the annual target; 0 if already met, None after Q4."""
+    _check_quarters(quarters)
+    if quarters == 4:
+        return None
+    remaining = to_decimal(annual_target) - to_decimal(ytd_actual)
+    if remaining <= 0:
+        return Decimal(0)
+    return remaining / (4 - quarters)

@@ -1,0 +1,148 @@
+"""Quarterly returns: what a provider reports for one pathway and one quarter."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from contracts.models import ReportingPeriod
+from kpis.models import Kpi, KpiCategory
+from pathways.models import Pathway
+
+
+class ReturnQuerySet(models.QuerySet):
+    def for_period(self, period):
+        return self.filter(period=period)
+
+
+class Return(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+        QUERIED = "queried", "Queried"
+        ACCEPTED = "accepted", "Accepted"
+
+    pathway = models.ForeignKey(Pathway, on_delete=models.PROTECT, related_name="returns")
+    period = models.ForeignKey(ReportingPeriod, on_delete=models.PROTECT, related_name="returns")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    commentary = models.TextField(blank=True, help_text="The provider's commentary on the quarter.")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    is_late = models.BooleanField(default=False, help_text="First submitted after the due date.")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    version = models.PositiveIntegerField(
+        default=1, help_text="Raised on every save, so a stale edit can be refused."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+    objects = ReturnQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["period__start", "pathway__order"]
+        constraints = [
+            models.UniqueConstraint(fields=["pathway", "period"], name="one_return_per_quarter"),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(submitted_at__isnull=False),
+                name="return_submitted_has_time",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.pathway} {self.period.short_label}"
+
+    @property
+    def is_locked(self) -> bool:
+        """Providers may edit drafts and queried returns only."""
+        return self.status in {self.Status.SUBMITTED, self.Status.ACCEPTED}
+
+
+class Figure(models.Model):
+    """One KPI's value in a return, shaped by the KPI's measure."""
+
+    class Rating(models.TextChoices):
+        GREEN = "green", "Green"
+        AMBER = "amber", "Amber"
+        RED = "red", "Red"
+
+    ret = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="figures")
+    kpi = models.ForeignKey(Kpi, on_delete=models.PROTECT, related_name="figures")
+    value = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Count, pounds or average; for breakdowns the stated total; for monthly "
+        "targets the sum of the months.",
+    )
+    numerator = models.PositiveIntegerField(null=True, blank=True)
+    denominator = models.PositiveIntegerField(null=True, blank=True)
+    cases = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Averages only: how many cases the average is over."
+    )
+    month_1 = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    month_2 = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    month_3 = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    narrative = models.TextField(blank=True, help_text="Evidence, case study or details.")
+    explanation = models.TextField(
+        blank=True, help_text="The provider's explanation of performance against target."
+    )
+    rating = models.CharField(
+        max_length=10,
+        choices=Rating.choices,
+        blank=True,
+        help_text="Evidence only: the commissioner's rating on review.",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["ret", "kpi__order"]
+        constraints = [
+            models.UniqueConstraint(fields=["ret", "kpi"], name="one_figure_per_kpi"),
+            models.CheckConstraint(
+                condition=Q(value__isnull=True) | Q(value__gte=0), name="figure_value_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(numerator__isnull=True)
+                | Q(denominator__isnull=True)
+                | Q(numerator__lte=F("denominator")),
+                name="figure_numerator_within_denominator",
+            ),
+            models.CheckConstraint(
+                condition=(Q(month_1__isnull=True) | Q(month_1__gte=0))
+                & (Q(month_2__isnull=True) | Q(month_2__gte=0))
+                & (Q(month_3__isnull=True) | Q(month_3__gte=0)),
+                name="figure_months_not_negative",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kpi.code} in {self.ret}"
+
+    @property
+    def months(self):
+        return (self.month_1, self.month_2, self.month_3)
+
+
+class BreakdownFigure(models.Model):
+    figure = models.ForeignKey(Figure, on_delete=models.CASCADE, related_name="breakdown")
+    category = models.ForeignKey(KpiCategory, on_delete=models.PROTECT, related_name="+")
+    count = models.PositiveIntegerField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["figure", "category__order"]
+        constraints = [
+            models.UniqueConstraint(fields=["figure", "category"], name="one_count_per_category"),
+        ]
+
+    def __str__(self):
+        return f"{self.category}: {self.count}"
