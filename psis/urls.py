@@ -7,5 +7,11 @@ admin.site.site_title = "PSIS Monitor admin"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    # Quarterly returns: entry, submission, review, Excel round trip.
+    path("contracts/<slug:reference>/returns/", include("reports.urls")),
+    # Performance dashboards and results downloads.
+    path("contracts/<slug:reference>/performance/", include("kpis.urls")),
+    # Contract meetings, action logs and meeting packs.
+    path("contracts/<slug:reference>/meetings/", include("reports.pack_urls")),
     path("", include("contracts.urls")),
 ]
