@@ -3,7 +3,7 @@
 from datetime import date
 from functools import cached_property
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -28,6 +28,12 @@ class Organisation(models.Model):
         return self.name
 
 
+class PsisUserManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("role", User.Role.ADMINISTRATOR)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
 class User(AbstractUser):
     """A person signing in: their role and the organisation they work for."""
 
@@ -43,12 +49,15 @@ class User(AbstractUser):
     )
     job_title = models.CharField(max_length=120, blank=True)
 
+    objects = PsisUserManager()
+
     class Meta:
         ordering = ["last_name", "first_name", "username"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(role="administrator") | Q(organisation__isnull=False),
                 name="user_has_organisation_unless_administrator",
+                violation_error_message="Everyone but an administrator works for an organisation.",
             ),
         ]
 
@@ -124,7 +133,9 @@ class Contract(models.Model):
         ordering = ["reference"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(start_date__day=1), name="contract_starts_on_first_of_month"
+                condition=Q(start_date__day=1),
+                name="contract_starts_on_first_of_month",
+                violation_error_message="A contract starts on the 1st of a month.",
             ),
         ]
 

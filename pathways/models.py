@@ -39,6 +39,7 @@ class Pathway(models.Model):
                 fields=["contract"],
                 condition=Q(is_cross_cutting=True),
                 name="one_cross_cutting_group_per_contract",
+                violation_error_message="A contract has only one cross-cutting group.",
             ),
         ]
 
