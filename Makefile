@@ -6,7 +6,7 @@ MANAGE := $(PY) manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test bench lint format system-deps static venv migrate clean
+.PHONY: demo serve test bench lint format system-deps static venv migrate clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || "$$(scripts/find-python.sh)" -m venv $(VENV)
@@ -36,7 +36,13 @@ migrate: venv .env
 demo: system-deps venv static .env migrate
 	$(MANAGE) seed_demo
 	@echo "Open http://$(HOST):$(PORT)/ and sign in with one of the accounts above. Ctrl+C stops."
+	@# The background worker builds meeting packs; it stops with the server.
+	@$(MANAGE) db_worker & worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 	$(MANAGE) runserver $(HOST):$(PORT)
+
+## Production-like: gunicorn + WhiteNoise + worker, DEBUG off (needs SECRET_KEY, DATABASE_URL).
+serve: system-deps venv static
+	scripts/serve.sh
 
 ## The whole test suite (unit, database, browser). DATABASE_URL picks PostgreSQL.
 test: system-deps venv static

@@ -1,10 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from psis.health import health
+
 admin.site.site_header = "PSIS Monitor administration"
 admin.site.site_title = "PSIS Monitor admin"
 
 urlpatterns = [
+    path("health/", health, name="health"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     # Quarterly returns: entry, submission, review, Excel round trip.
