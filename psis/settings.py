@@ -177,7 +177,10 @@ if not DEBUG and not TESTING:
 MAILERS = {
     "default": {
         "BACKEND": env.str(
-            "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+            "EMAIL_BACKEND",
+            default="django.core.mail.backends."
+            + ("console" if DEBUG or TESTING else "smtp")
+            + ".EmailBackend",
         ),
     }
 }
@@ -191,5 +194,9 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
