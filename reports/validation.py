@@ -1,0 +1,487 @@
+"""Checking a return's figures: parsing what was typed and the rules a submission must meet.
+
+Pure: no Django, no database. Every input is addressed by a field name (``SPA-01__numerator``),
+shared by the browser form (where it becomes the element id ``id_SPA-01__numerator``) and the
+Excel template (where it maps to a sheet and cell), so a problem can point at what to fix.
+Messages are plain English and say what to do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from psis.targets import format_number
+from reports import personal_data
+
+# Measures, as kpis.models.Measure stores them.
+COUNT = "count"
+MONEY = "money"
+PERCENTAGE = "percentage"
+AVERAGE = "average"
+BREAKDOWN = "breakdown"
+EVIDENCE = "evidence"
+
+# Kinds of input.
+WHOLE = "whole"
+POUNDS = "pounds"
+DECIMAL = "decimal"
+TEXT = "text"
+TICK = "tick"
+
+LARGEST = 999_999_999
+MOVE_THRESHOLD = Decimal("0.5")
+
+COMMENTARY = "commentary"
+COMMENTARY_PD_CONFIRM = "commentary__pd_confirm"
+COMMENTARY_PD_REASON = "commentary__pd_reason"
+CHANGE_REASON = "change_reason"
+
+WHOLE_MESSAGE = "Enter a whole number of 0 or more"
+POUNDS_MESSAGE = "Enter an amount in pounds of 0 or more, like 1250 or 1250.50"
+DECIMAL_MESSAGE = "Enter a number of 0 or more, like 6 or 6.5"
+TOO_LARGE_MESSAGE = f"Enter a number no larger than {LARGEST:,}"
+CONSENT_MESSAGE = (
+    "Tick to confirm that anyone described has consented and the evidence is anonymised"
+)
+EVIDENCE_MESSAGE = "Describe the evidence or attach a document"
+PD_REASON_MESSAGE = "Say why the personal data is needed"
+CHANGE_REASON_MESSAGE = "Say why you are changing figures that were already submitted"
+PD_HINT = "tick the box below and say why it is needed"
+CASES_MESSAGE = "An average needs at least 1 case. Enter how many cases the average is over"
+
+_TRUE = {"on", "yes", "y", "true", "1", "x", "✓", "✔"}
+_FALSE = {"", "off", "no", "n", "false", "0"}
+
+
+def field_name(code: str, part: str) -> str:
+    return f"{code}__{part}"
+
+
+@dataclass(frozen=True)
+class Part:
+    """One input of a KPI: its key in the field name, its label and what it accepts."""
+
+    key: str
+    label: str
+    kind: str
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class KpiSpec:
+    """What a return asks for one KPI, read from its definition."""
+
+    code: str
+    measure: str
+    monthly: bool = False
+    has_total: bool = False
+    categories: tuple[tuple[str, str], ...] = ()  # (key, name); the key goes in field names
+    months: tuple[str, str, str] = ("Month 1", "Month 2", "Month 3")
+
+    def parts(self) -> list[Part]:
+        """The figure's inputs, in the order they are shown (explanation not included)."""
+        match self.measure:
+            case _ if self.monthly:
+                return [Part(f"month_{i}", m, WHOLE) for i, m in enumerate(self.months, 1)]
+            case "count":
+                return [Part("value", "Number", WHOLE)]
+            case "money":
+                return [Part("value", "Amount in pounds (£)", POUNDS)]
+            case "percentage":
+                return [
+                    Part("numerator", "Numerator", WHOLE),
+                    Part("denominator", "Denominator", WHOLE),
+                ]
+            case "average":
+                return [
+                    Part("value", "Average", DECIMAL),
+                    Part("cases", "Number of cases the average is over", WHOLE),
+                ]
+            case "breakdown":
+                parts = [Part(f"cat_{key}", name, WHOLE) for key, name in self.categories]
+                if self.has_total or not self.categories:
+                    parts.append(Part("total", "Total", WHOLE))
+                return parts
+            case "evidence":
+                return [
+                    Part("narrative", "Evidence", TEXT),
+                    Part("consent", CONSENT_LABEL, TICK),
+                ]
+        raise ValueError(f"Unknown measure {self.measure!r}")
+
+    def field(self, part: str) -> str:
+        return field_name(self.code, part)
+
+
+CONSENT_LABEL = (
+    "I confirm that anyone described in this evidence consented to it being shared, "
+    "and that it is anonymised"
+)
+
+
+@dataclass
+class FigureValues:
+    """One KPI's parsed figure. None means left blank."""
+
+    value: Decimal | None = None
+    numerator: int | None = None
+    denominator: int | None = None
+    cases: int | None = None
+    months: tuple[int | None, int | None, int | None] = (None, None, None)
+    categories: dict[str, int | None] = field(default_factory=dict)
+    total: int | None = None
+    narrative: str = ""
+    explanation: str = ""
+    consent: bool = False
+    pd_reason: str = ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    message: str
+    code: str = ""  # the KPI's code, or "" for the return as a whole
+
+    def __str__(self):
+        return f"{self.code}: {self.message}" if self.code else self.message
+
+
+@dataclass
+class Parsed:
+    figures: dict[str, FigureValues]
+    commentary: str
+    commentary_pd_reason: str
+    change_reason: str
+    problems: list[Problem]
+
+
+# ---- Reading typed values -------------------------------------------------------------------
+
+
+class _Invalid(Exception):
+    def __init__(self, message: str):
+        self.message = message
+
+
+def _clean_number(text: str, *, allow_pound: bool) -> str:
+    text = str(text).strip().replace(",", "").replace(" ", "").replace("\u00a0", "")
+    if allow_pound and text.startswith("£"):
+        text = text[1:]
+    return text
+
+
+def parse_whole(text: str) -> int | None:
+    """A whole number of 0 or more ("1,250" is fine); None for blank."""
+    cleaned = _clean_number(text, allow_pound=False)
+    if cleaned == "":
+        return None
+    if not re.fullmatch(r"\d+(\.0*)?", cleaned):
+        raise _Invalid(WHOLE_MESSAGE)
+    number = int(Decimal(cleaned))
+    if number > LARGEST:
+        raise _Invalid(TOO_LARGE_MESSAGE)
+    return number
+
+
+def _parse_decimal(text: str, *, pounds: bool) -> Decimal | None:
+    cleaned = _clean_number(text, allow_pound=pounds)
+    if cleaned == "":
+        return None
+    message = POUNDS_MESSAGE if pounds else DECIMAL_MESSAGE
+    if not re.fullmatch(r"\d+(\.\d*)?|\.\d+", cleaned):
+        raise _Invalid(message)
+    try:
+        number = Decimal(cleaned)
+    except InvalidOperation:
+        raise _Invalid(message) from None
+    if number != number.quantize(Decimal("0.01")):
+        raise _Invalid(
+            "Enter pounds and pence, with no more than 2 decimal places"
+            if pounds
+            else "Enter a number with no more than 2 decimal places"
+        )
+    if number > LARGEST:
+        raise _Invalid(TOO_LARGE_MESSAGE)
+    return number.quantize(Decimal("0.01")) if number != number.to_integral() else number
+
+
+def parse_pounds(text: str) -> Decimal | None:
+    return _parse_decimal(text, pounds=True)
+
+
+def parse_decimal(text: str) -> Decimal | None:
+    return _parse_decimal(text, pounds=False)
+
+
+def parse_tick(value) -> bool:
+    text = str(value if value is not None else "").strip().lower()
+    if text in _TRUE or value is True:
+        return True
+    if text in _FALSE or value is False:
+        return False
+    raise _Invalid("Enter Yes or No")
+
+
+def _text(raw: Mapping[str, object], name: str) -> str:
+    value = raw.get(name)
+    return "" if value is None else str(value).strip()
+
+
+_PARSERS = {WHOLE: parse_whole, POUNDS: parse_pounds, DECIMAL: parse_decimal}
+
+
+def _personal_data_problems(
+    raw: Mapping[str, object],
+    texts: Iterable[tuple[str, str]],
+    confirm_field: str,
+    reason_field: str,
+    code: str,
+    stored_reason: str,
+    hint: str,
+) -> tuple[str, list[Problem]]:
+    """Personal data in ``texts`` must be removed or confirmed with a reason."""
+    reason = _text(raw, reason_field)
+    try:
+        confirmed = parse_tick(raw.get(confirm_field))
+    except _Invalid:
+        confirmed = False
+    found = False
+    problems = []
+    for name, text in texts:
+        findings = personal_data.find_personal_data(text)
+        if not findings:
+            continue
+        found = True
+        if not confirmed and not stored_reason:
+            problems.append(
+                Problem(
+                    name,
+                    f"This looks like it contains {personal_data.describe(findings)}. "
+                    f"Remove it, or {hint}",
+                    code,
+                )
+            )
+    if not found:
+        return "", []
+    if confirmed and not reason:
+        problems.append(Problem(reason_field, PD_REASON_MESSAGE, code))
+    return (reason or stored_reason), problems
+
+
+def parse_return(
+    specs: Iterable[KpiSpec],
+    raw: Mapping[str, object],
+    *,
+    stored_pd_reasons: Mapping[str, str] | None = None,
+    pd_hint: str = PD_HINT,
+) -> Parsed:
+    """Read every field of a return and report what cannot be saved even as a draft.
+
+    ``raw`` maps field names to what was typed (strings, or numbers from a spreadsheet).
+    ``stored_pd_reasons`` holds reasons already given for personal data (by KPI code, and
+    "commentary" for the return's commentary), so a confirmed text is not asked about again.
+    """
+    stored = stored_pd_reasons or {}
+    problems: list[Problem] = []
+    figures: dict[str, FigureValues] = {}
+    for spec in specs:
+        values = FigureValues()
+        parsed: dict[str, object] = {}
+        for part in spec.parts():
+            name = spec.field(part.key)
+            try:
+                if part.kind == TEXT:
+                    parsed[part.key] = _text(raw, name)
+                elif part.kind == TICK:
+                    parsed[part.key] = parse_tick(raw.get(name))
+                else:
+                    parsed[part.key] = _PARSERS[part.kind](raw.get(name) or "")
+            except _Invalid as invalid:
+                problems.append(Problem(name, invalid.message, spec.code))
+                parsed[part.key] = None
+        values.explanation = _text(raw, spec.field("explanation"))
+        values.narrative = parsed.get("narrative") or ""
+        values.consent = bool(parsed.get("consent"))
+        if spec.monthly:
+            values.months = tuple(parsed[f"month_{i}"] for i in (1, 2, 3))
+        elif spec.measure == BREAKDOWN:
+            values.categories = {key: parsed[f"cat_{key}"] for key, _ in spec.categories}
+            values.total = parsed.get("total")
+        else:
+            value = parsed.get("value")
+            values.value = Decimal(value) if isinstance(value, int) else value
+            values.numerator = parsed.get("numerator")
+            values.denominator = parsed.get("denominator")
+            values.cases = parsed.get("cases")
+        if (
+            values.numerator is not None
+            and values.denominator is not None
+            and values.numerator > values.denominator
+        ):
+            problems.append(
+                Problem(
+                    spec.field("numerator"),
+                    f"Numerator ({values.numerator:,}) is larger than denominator "
+                    f"({values.denominator:,})",
+                    spec.code,
+                )
+            )
+        values.pd_reason, pd_problems = _personal_data_problems(
+            raw,
+            [
+                (spec.field("narrative"), values.narrative),
+                (spec.field("explanation"), values.explanation),
+            ],
+            spec.field("pd_confirm"),
+            spec.field("pd_reason"),
+            spec.code,
+            stored.get(spec.code, ""),
+            pd_hint,
+        )
+        problems.extend(pd_problems)
+        figures[spec.code] = values
+    commentary = _text(raw, COMMENTARY)
+    commentary_reason, pd_problems = _personal_data_problems(
+        raw,
+        [(COMMENTARY, commentary)],
+        COMMENTARY_PD_CONFIRM,
+        COMMENTARY_PD_REASON,
+        "",
+        stored.get(COMMENTARY, ""),
+        pd_hint,
+    )
+    problems.extend(pd_problems)
+    return Parsed(
+        figures=figures,
+        commentary=commentary,
+        commentary_pd_reason=commentary_reason,
+        change_reason=_text(raw, CHANGE_REASON),
+        problems=problems,
+    )
+
+
+# ---- What a submission needs ----------------------------------------------------------------
+
+
+def headline(spec: KpiSpec, values: FigureValues) -> Decimal | None:
+    """The one number a figure is judged and trended by (None if incomplete or evidence)."""
+    if spec.measure == EVIDENCE:
+        return None
+    if spec.monthly:
+        if any(m is None for m in values.months):
+            return None
+        return Decimal(sum(values.months))
+    if spec.measure == PERCENTAGE:
+        if values.numerator is None or not values.denominator:
+            return None
+        return Decimal(values.numerator) * 100 / Decimal(values.denominator)
+    if spec.measure == BREAKDOWN:
+        if values.total is not None:
+            return Decimal(values.total)
+        counts = list(values.categories.values())
+        if not counts or any(c is None for c in counts):
+            return None
+        return Decimal(sum(counts))
+    return values.value
+
+
+def moved_too_far(previous: Decimal | None, current: Decimal | None) -> Decimal | None:
+    """The relative move when it is more than 50% (a rise from 0 counts), else None."""
+    if previous is None or current is None:
+        return None
+    if previous == 0:
+        return Decimal("Infinity") if current != 0 else None
+    move = abs(current - previous) / previous
+    return move if move > MOVE_THRESHOLD else None
+
+
+def _shown(spec: KpiSpec, number: Decimal) -> str:
+    if spec.measure == PERCENTAGE:
+        return f"{format_number(number, places=1)}%"
+    if spec.measure == MONEY:
+        return f"£{format_number(number)}"
+    return format_number(number)
+
+
+def check_submission(
+    specs: Iterable[KpiSpec],
+    figures: Mapping[str, FigureValues],
+    *,
+    previous: Mapping[str, Decimal | None] | None = None,
+    attachments: Mapping[str, int] | None = None,
+) -> list[Problem]:
+    """Everything a return needs before it can be submitted, beyond what a draft needs."""
+    previous = previous or {}
+    attachments = attachments or {}
+    problems: list[Problem] = []
+    for spec in specs:
+        values = figures.get(spec.code) or FigureValues()
+
+        def need(part: str, message: str, value, spec=spec) -> None:
+            if value is None:
+                problems.append(Problem(spec.field(part), message, spec.code))
+
+        if spec.measure == EVIDENCE:
+            if not values.narrative and not attachments.get(spec.code):
+                problems.append(Problem(spec.field("narrative"), EVIDENCE_MESSAGE, spec.code))
+            if not values.consent:
+                problems.append(Problem(spec.field("consent"), CONSENT_MESSAGE, spec.code))
+            continue
+        if spec.monthly:
+            for i, (label, month) in enumerate(zip(spec.months, values.months, strict=True), 1):
+                need(f"month_{i}", f"Enter the figure for {label}", month)
+        elif spec.measure == PERCENTAGE:
+            need("numerator", "Enter the numerator", values.numerator)
+            need("denominator", "Enter the denominator", values.denominator)
+        elif spec.measure == AVERAGE:
+            need("value", "Enter the average", values.value)
+            need("cases", "Enter the number of cases the average is over", values.cases)
+            if values.cases == 0 and values.value:
+                problems.append(Problem(spec.field("cases"), CASES_MESSAGE, spec.code))
+        elif spec.measure == BREAKDOWN:
+            for key, name in spec.categories:
+                need(f"cat_{key}", f"Enter the number for {name}", values.categories.get(key))
+            if spec.has_total or not spec.categories:
+                need("total", "Enter the total", values.total)
+            counts = [values.categories.get(key) for key, _ in spec.categories]
+            if (
+                spec.has_total
+                and spec.categories
+                and values.total is not None
+                and all(c is not None for c in counts)
+                and sum(counts) != values.total
+            ):
+                problems.append(
+                    Problem(
+                        spec.field("total"),
+                        f"Categories add up to {sum(counts):,} but the total is {values.total:,}",
+                        spec.code,
+                    )
+                )
+        elif spec.measure == MONEY:
+            need("value", "Enter the amount in pounds", values.value)
+        else:
+            need("value", "Enter the number", values.value)
+
+        current = headline(spec, values)
+        before = previous.get(spec.code)
+        move = moved_too_far(before, current)
+        if move is not None and not values.explanation:
+            if move.is_infinite():
+                change = f"rose from 0 to {_shown(spec, current)} since the last return"
+            else:
+                change = (
+                    f"changed by {format_number(move * 100, 0)}% since the last return "
+                    f"({_shown(spec, before)} to {_shown(spec, current)})"
+                )
+            problems.append(
+                Problem(
+                    spec.field("explanation"),
+                    f"This figure {change}. Explain why before submitting",
+                    spec.code,
+                )
+            )
+    return problems
