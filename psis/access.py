@@ -71,3 +71,62 @@ def require_submitter(user: User, pathway: Pathway) -> None:
 def require_reviewer(user: User, contract: Contract) -> None:
     if not can_review(user, contract):
         raise PermissionDenied("Only the contract's commissioners can do this.")
+
+
+# --- Quarterly returns -----------------------------------------------------------------------
+
+
+def get_period_for_user(user: User, contract: Contract, quarter: str):
+    """A reporting period of the contract by its label ("Y1Q1"); 404 if there is none."""
+    from django.http import Http404
+
+    from contracts.models import ReportingPeriod
+
+    try:
+        q = contract.parse_quarter(quarter)
+    except ValueError:
+        raise Http404("No such quarter") from None
+    return get_object_or_404(
+        ReportingPeriod.objects.select_related("contract"),
+        contract=contract,
+        year=q.year,
+        quarter=q.quarter,
+    )
+
+
+def get_return_for_user(user: User, reference: str, pathway_code: str, quarter: str):
+    """The return of a pathway and quarter the user may see; an unsaved one if not started.
+
+    Outsiders and delivery partners asking for another organisation's pathway get 404.
+    """
+    from reports.models import Return
+
+    contract = get_contract_for_user(user, reference)
+    pathway = get_object_or_404(
+        pathways_for(user, contract).select_related("contract", "provider"), code=pathway_code
+    )
+    period = get_period_for_user(user, contract, quarter)
+    ret = (
+        Return.objects.select_related(
+            "pathway__contract", "pathway__provider", "period", "submitted_by", "reviewed_by"
+        )
+        .filter(pathway=pathway, period=period)
+        .first()
+    )
+    if ret is None:
+        ret = Return(pathway=pathway, period=period, version=0)
+    return ret
+
+
+def get_return_for_submitter(user: User, reference: str, pathway_code: str, quarter: str):
+    """As get_return_for_user, then 403 unless the user may change the pathway's returns."""
+    ret = get_return_for_user(user, reference, pathway_code, quarter)
+    require_submitter(user, ret.pathway)
+    return ret
+
+
+def get_return_for_reviewer(user: User, reference: str, pathway_code: str, quarter: str):
+    """As get_return_for_user, then 403 unless the user reviews the contract's returns."""
+    ret = get_return_for_user(user, reference, pathway_code, quarter)
+    require_reviewer(user, ret.pathway.contract)
+    return ret

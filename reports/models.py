@@ -1,5 +1,8 @@
 """Quarterly returns: what a provider reports for one pathway and one quarter."""
 
+import uuid
+from pathlib import Path
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -26,6 +29,10 @@ class Return(models.Model):
     period = models.ForeignKey(ReportingPeriod, on_delete=models.PROTECT, related_name="returns")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     commentary = models.TextField(blank=True, help_text="The provider's commentary on the quarter.")
+    commentary_personal_data_reason = models.TextField(
+        blank=True,
+        help_text="Why personal data found in the commentary is needed, as the provider confirmed.",
+    )
     submitted_at = models.DateTimeField(null=True, blank=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -99,6 +106,15 @@ class Figure(models.Model):
         blank=True,
         help_text="Evidence only: the commissioner's rating on review.",
     )
+    consent_confirmed = models.BooleanField(
+        default=False,
+        help_text="Evidence only: the provider confirmed consent and anonymisation.",
+    )
+    personal_data_reason = models.TextField(
+        blank=True,
+        help_text="Why personal data found in the narrative or explanation is needed, as the "
+        "provider confirmed.",
+    )
 
     history = HistoricalRecords()
 
@@ -146,3 +162,90 @@ class BreakdownFigure(models.Model):
 
     def __str__(self):
         return f"{self.category}: {self.count}"
+
+
+def _attachment_path(instance, filename: str) -> str:
+    """A random stored name: the original name is kept in the record, never in the path."""
+    suffix = Path(filename).suffix.lower()[:10]
+    return f"returns/{uuid.uuid4().hex}{suffix}"
+
+
+class Attachment(models.Model):
+    """A document attached to an evidence figure; served only through an access-checked view."""
+
+    figure = models.ForeignKey(Figure, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=_attachment_path, max_length=200)
+    name = models.CharField(max_length=200, help_text="The file's name as uploaded.")
+    size = models.PositiveIntegerField(help_text="Bytes.")
+    content_type = models.CharField(max_length=100, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["figure", "uploaded_at", "pk"]
+
+    def __str__(self):
+        return self.name
+
+
+class ReturnComment(models.Model):
+    """The review thread of a return: commissioners' queries and the provider's answers."""
+
+    class Kind(models.TextChoices):
+        QUERY = "query", "Query"
+        ANSWER = "answer", "Answer"
+        ACCEPTANCE = "acceptance", "Accepted"
+
+    ret = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="comments")
+    kpi = models.ForeignKey(
+        Kpi,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The KPI queried, or blank for the whole return.",
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    text = models.TextField(blank=True)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["ret", "created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="query") | ~Q(text=""), name="comment_query_has_text"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.ret}"
+
+
+class ReminderSent(models.Model):
+    """A deadline reminder already emailed, so the same one is never sent twice."""
+
+    class Kind(models.TextChoices):
+        DUE_SOON = "due_soon", "Due soon"
+        OVERDUE = "overdue", "Overdue"
+
+    pathway = models.ForeignKey(Pathway, on_delete=models.CASCADE, related_name="+")
+    period = models.ForeignKey(ReportingPeriod, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    sent_at = models.DateTimeField(auto_now_add=True)
+    recipients = models.TextField(help_text="Email addresses it went to, one a line.")
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pathway", "period", "kind"], name="one_reminder_of_a_kind"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.pathway} {self.period.short_label}"

@@ -1,0 +1,475 @@
+"""Quarterly returns: the list, the return page, review, history, Excel round trip, documents.
+
+Every view fetches its return through psis.access: outsiders get 404, and a user who may read
+but not change (officers; commissioners on provider actions; providers on review) gets 403.
+"""
+
+from dataclasses import dataclass, field
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from kpis.models import Kpi, Measure
+from psis import access, exports
+from reports import services, validation
+from reports.forms import AcceptForm, ExcelUploadForm, QueryForm, ReturnForm
+from reports.models import Attachment, Return, ReturnComment
+from reports.validation import FigureValues, KpiSpec
+
+
+def _url(ret: Return, name: str = "return_edit") -> str:
+    return reverse(
+        name,
+        kwargs={
+            "reference": ret.pathway.contract.reference,
+            "pathway": ret.pathway.code,
+            "quarter": ret.period.short_label,
+        },
+    )
+
+
+def return_list(request: HttpRequest, reference: str) -> HttpResponse:
+    contract = access.get_contract_for_user(request.user, reference)
+    today = timezone.localdate()
+    all_periods = list(contract.periods.filter(start__lte=today).order_by("-start"))
+    if not all_periods:
+        all_periods = list(contract.periods.order_by("start")[:1])
+    chosen = request.GET.get("quarter")
+    period = next((p for p in all_periods if p.short_label == chosen), None)
+    if period is None:
+        ended = [p for p in all_periods if p.end < today]
+        period = ended[0] if ended else (all_periods[0] if all_periods else None)
+    pathways = list(access.pathways_for(request.user, contract).select_related("provider"))
+    slots = (
+        services.return_slots(pathways=pathways, periods_=[period], today=today) if period else []
+    )
+    for slot in slots:
+        slot.pathway.contract = contract
+        slot.can_submit = access.can_submit(request.user, slot.pathway)
+    context = {
+        "contract": contract,
+        "period": period,
+        "periods": all_periods,
+        "slots": slots,
+        "can_review": access.can_review(request.user, contract),
+    }
+    return render(request, "reports/return_list.html", context)
+
+
+@dataclass
+class KpiBlock:
+    """What the return page shows for one KPI."""
+
+    kpi: Kpi
+    spec: KpiSpec
+    target: str
+    last: str
+    shown: str = ""
+    values: FigureValues = field(default_factory=FigureValues)
+    fields: list = field(default_factory=list)
+    evidence_fields: list = field(default_factory=list)
+    remove_fields: list = field(default_factory=list)
+    explanation: object = None
+    pd_confirm: object = None
+    pd_reason: object = None
+    pd_open: bool = False
+    attachments: list = field(default_factory=list)
+    queries: list = field(default_factory=list)
+    breakdown: list = field(default_factory=list)
+    rating: str = ""
+    running_total: str = ""
+
+    @property
+    def is_breakdown(self) -> bool:
+        return self.kpi.measure == Measure.BREAKDOWN
+
+    @property
+    def is_evidence(self) -> bool:
+        return self.kpi.measure == Measure.EVIDENCE
+
+
+def _blocks(ret: Return, form: ReturnForm | None, comments) -> list[KpiBlock]:
+    kpis, specs = services.return_specs(ret)
+    values = services.stored_values(ret, specs)
+    previous = services.previous_figures(ret.pathway, ret.period, kpis)
+    figures = {}
+    if ret.pk:
+        figures = {
+            f.kpi_id: f for f in ret.figures.prefetch_related("attachments", "breakdown__category")
+        }
+    blocks = []
+    for kpi, spec in zip(kpis, specs, strict=True):
+        figure = figures.get(kpi.pk)
+        before = previous.get(kpi.code)
+        value = values.get(spec.code, FigureValues())
+        block = KpiBlock(
+            kpi=kpi,
+            spec=spec,
+            target=services.target_text(kpi, ret.period),
+            last=(
+                services.describe_figure(kpi, spec, services.figure_values(spec, before))
+                if before
+                else "No figure"
+            ),
+            shown=services.describe_figure(kpi, spec, value),
+            values=value,
+            attachments=list(figure.attachments.all()) if figure else [],
+            queries=[c for c in comments if c.kpi_id == kpi.pk],
+            breakdown=[(name, value.categories.get(key)) for key, name in spec.categories],
+            rating=figure.get_rating_display() if figure and figure.rating else "",
+        )
+        if block.is_breakdown and spec.categories:
+            block.running_total = _running_total(spec, value, form)
+        if form is not None:
+            block.fields = [form[spec.field(p.key)] for p in spec.parts()]
+            if block.is_evidence:
+                block.evidence_fields = block.fields
+                block.fields = []
+                block.evidence_fields.insert(1, form[spec.field("files")])
+                block.remove_fields = [form[f"remove_{a.pk}"] for a in block.attachments]
+            block.explanation = form[spec.field("explanation")]
+            block.pd_confirm = form[spec.field("pd_confirm")]
+            block.pd_reason = form[spec.field("pd_reason")]
+            block.pd_open = bool(
+                block.pd_confirm.errors
+                or block.pd_reason.errors
+                or block.pd_confirm.value()
+                or value.pd_reason
+                or any(
+                    "personal data" in str(e) or "looks like" in str(e)
+                    for f in [*block.fields, *block.evidence_fields, block.explanation]
+                    for e in f.errors
+                )
+            )
+        blocks.append(block)
+    return blocks
+
+
+def _running_total(spec: KpiSpec, values: FigureValues, form) -> str:
+    """ "Categories add up to 212 but the total is 220", from what is typed or saved."""
+    if form is not None and form.is_bound:
+        counts, total = [], None
+        for key, _ in spec.categories:
+            try:
+                counts.append(validation.parse_whole(form.data.get(spec.field(f"cat_{key}"), "")))
+            except Exception:  # noqa: BLE001 - a typo counts as nothing here; the form says why
+                counts.append(None)
+        try:
+            total = validation.parse_whole(form.data.get(spec.field("total"), ""))
+        except Exception:  # noqa: BLE001
+            total = None
+    else:
+        counts, total = list(values.categories.values()), values.total
+    added = sum(c for c in counts if c is not None)
+    text = f"Categories add up to {added:,}"
+    if not spec.has_total or total is None:
+        return text + "."
+    if total == added:
+        return text + ", the same as the total."
+    return text + f" but the total is {total:,}."
+
+
+def _form(ret: Return, data=None, files=None) -> ReturnForm:
+    kpis, specs = services.return_specs(ret)
+    attachments: dict[str, list] = {}
+    if ret.pk:
+        for a in Attachment.objects.filter(figure__ret=ret).select_related("figure__kpi"):
+            attachments.setdefault(a.figure.kpi.code, []).append(a)
+    initial = {"version": ret.version, **services.stored_raw(ret, specs)}
+    if ret.pk:
+        for code, reason in services.stored_pd_reasons(ret).items():
+            if code == validation.COMMENTARY:
+                initial[validation.COMMENTARY_PD_CONFIRM] = True
+                initial[validation.COMMENTARY_PD_REASON] = reason
+            else:
+                initial[validation.field_name(code, "pd_confirm")] = True
+                initial[validation.field_name(code, "pd_reason")] = reason
+    return ReturnForm(
+        data,
+        files,
+        initial=initial,
+        specs=specs,
+        attachments=attachments,
+        stored_pd_reasons=services.stored_pd_reasons(ret),
+        previously_submitted=ret.submitted_at is not None,
+        queried=ret.status == Return.Status.QUERIED,
+    )
+
+
+def _comments(ret: Return) -> list[ReturnComment]:
+    if ret.pk is None:
+        return []
+    return list(ret.comments.select_related("author", "kpi"))
+
+
+def _page(request, ret: Return, *, form=None, changes=None, status=200, review_forms=None):
+    """The return page: the form when the user may edit it, otherwise the figures read-only."""
+    comments = _comments(ret)
+    editable = form is not None
+    commentary_pd_open = False
+    if form is not None:
+        commentary_pd_open = bool(
+            form[validation.COMMENTARY_PD_CONFIRM].value()
+            or form.errors.get(validation.COMMENTARY)
+            or form.errors.get(validation.COMMENTARY_PD_REASON)
+        )
+    context = {
+        "ret": ret,
+        "contract": ret.pathway.contract,
+        "pathway": ret.pathway,
+        "period": ret.period,
+        "today": timezone.localdate(),
+        "overdue": ret.period.due_date < timezone.localdate() and ret.submitted_at is None,
+        "blocks": _blocks(ret, form, comments),
+        "comments": comments,
+        "form": form,
+        "editable": editable,
+        "error_summary": form.error_summary() if form is not None and form.is_bound else [],
+        "changes": changes or [],
+        "commentary_pd_open": commentary_pd_open,
+        "can_submit": access.can_submit(request.user, ret.pathway),
+        "can_review": access.can_review(request.user, ret.pathway.contract),
+        "upload_form": ExcelUploadForm(
+            initial={"version": ret.version},
+            previously_submitted=ret.submitted_at is not None,
+        ),
+        "page_url": _url(ret),
+        "review": review_forms,
+    }
+    template = "reports/return_review.html" if review_forms else "reports/return_page.html"
+    return render(request, template, context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str):
+    ret = access.get_return_for_user(request.user, reference, pathway, quarter)
+    can_submit = access.can_submit(request.user, ret.pathway)
+    if request.method == "GET":
+        form = _form(ret) if can_submit and not ret.is_locked else None
+        return _page(request, ret, form=form)
+    access.require_submitter(request.user, ret.pathway)
+    if ret.is_locked:
+        messages.info(
+            request,
+            f"This return is {ret.get_status_display().lower()} and locked"
+            + (
+                f": it was submitted on {timezone.localtime(ret.submitted_at):%d/%m/%Y at %H:%M}."
+                if ret.submitted_at
+                else "."
+            ),
+        )
+        return redirect(_url(ret))
+    form = _form(ret, request.POST, request.FILES)
+    submitting = request.POST.get("action") == "submit"
+    if not form.is_valid():
+        messages.error(request, "The return was not saved. Fix the problems listed below.")
+        return _page(request, ret, form=form, status=400)
+    try:
+        saved = services.return_save_draft(
+            ret=ret,
+            user=request.user,
+            data=form.parsed,
+            version=form.cleaned_data["version"],
+            uploads=services.Uploads(add=form.uploads(), remove=form.removals()),
+            answer=form.cleaned_data.get("answer") or "",
+        )
+    except services.StaleReturn as stale:
+        fresh = access.get_return_for_user(request.user, reference, pathway, quarter)
+        form = _form(fresh, _with_version(request.POST, fresh.version), request.FILES)
+        form.is_valid()
+        messages.error(request, str(stale))
+        return _page(request, fresh, form=form, changes=stale.changes, status=409)
+    except services.ReturnLocked as locked:
+        messages.info(request, str(locked))
+        return redirect(_url(ret))
+    except services.ReturnInvalid as invalid:
+        for problem in invalid.problems:
+            form.add_problem(problem)
+        messages.error(request, "The return was not saved. Fix the problems listed below.")
+        return _page(request, ret, form=form, status=400)
+    if not submitting:
+        messages.success(request, "Draft saved. You can come back to it at any time.")
+        return redirect(_url(saved))
+    try:
+        services.return_submit(ret=saved, user=request.user)
+    except services.ReturnLocked as locked:
+        messages.info(request, str(locked))
+        return redirect(_url(saved))
+    except services.ReturnInvalid as invalid:
+        fresh = access.get_return_for_user(request.user, reference, pathway, quarter)
+        form = _form(fresh, _with_version(request.POST, fresh.version))
+        form.is_valid()
+        for problem in invalid.problems:
+            form.add_problem(problem)
+        messages.error(
+            request,
+            "Your changes are saved as a draft, but the return cannot be submitted yet. "
+            "Fix the problems listed below, then submit again.",
+        )
+        return _page(request, fresh, form=form, status=400)
+    messages.success(
+        request,
+        "Return submitted. It is now locked; the commissioners will review it.",
+    )
+    return redirect(_url(saved))
+
+
+def _with_version(data, version: int):
+    data = data.copy()
+    data["version"] = str(version)
+    for name in [k for k in data if k.startswith("remove_")]:
+        del data[name]
+    return data
+
+
+@require_http_methods(["GET", "POST"])
+def return_review(request: HttpRequest, reference: str, pathway: str, quarter: str):
+    ret = access.get_return_for_reviewer(request.user, reference, pathway, quarter)
+    kpis = services.kpis_due(ret.pathway, ret.period) if ret.pk else []
+    evidence = [k for k in kpis if k.measure == Measure.EVIDENCE]
+    query_form = QueryForm(kpis=kpis, prefix="query")
+    accept_form = AcceptForm(evidence_kpis=evidence, prefix="accept")
+    status = 200
+    if request.method == "POST":
+        if ret.pk is None:
+            raise Http404("This return has not been started.")
+        action = request.POST.get("action")
+        try:
+            if action == "accept":
+                accept_form = AcceptForm(request.POST, evidence_kpis=evidence, prefix="accept")
+                if accept_form.is_valid():
+                    services.return_accept(
+                        ret=ret,
+                        user=request.user,
+                        comment=accept_form.cleaned_data["comment"],
+                        ratings=accept_form.ratings(),
+                    )
+                    messages.success(request, "Return accepted.")
+                    return redirect(_url(ret, "return_review"))
+            elif action == "query":
+                query_form = QueryForm(request.POST, kpis=kpis, prefix="query")
+                if query_form.is_valid():
+                    code = query_form.cleaned_data["kpi"]
+                    kpi = next((k for k in kpis if k.code == code), None)
+                    services.return_query(
+                        ret=ret,
+                        user=request.user,
+                        comment=query_form.cleaned_data["comment"],
+                        kpi=kpi,
+                    )
+                    messages.success(
+                        request,
+                        "Query sent. The return is unlocked for the provider to answer and "
+                        "resubmit.",
+                    )
+                    return redirect(_url(ret, "return_review"))
+            else:
+                raise Http404("Unknown action")
+        except services.ReturnLocked as locked:
+            messages.info(request, str(locked))
+            return redirect(_url(ret, "return_review"))
+        messages.error(request, "Nothing was changed. Fix the problem below.")
+        status = 400
+    review = {
+        "query_form": query_form,
+        "accept_form": accept_form,
+        "open": ret.status == Return.Status.SUBMITTED,
+    }
+    return _page(request, ret, review_forms=review, status=status)
+
+
+def return_history(request: HttpRequest, reference: str, pathway: str, quarter: str):
+    ret = access.get_return_for_user(request.user, reference, pathway, quarter)
+    entries = list(reversed(services.return_history(ret)))
+    context = {
+        "ret": ret,
+        "contract": ret.pathway.contract,
+        "pathway": ret.pathway,
+        "period": ret.period,
+        "entries": entries,
+        "page_url": _url(ret),
+    }
+    return render(request, "reports/return_history.html", context)
+
+
+def return_template(request: HttpRequest, reference: str, pathway: str, quarter: str):
+    ret = access.get_return_for_submitter(request.user, reference, pathway, quarter)
+    name, content = services.return_template(ret, page_url=request.build_absolute_uri(_url(ret)))
+    return exports.download(content, name, exports.XLSX_TYPE)
+
+
+@require_http_methods(["GET", "POST"])
+def return_upload(request: HttpRequest, reference: str, pathway: str, quarter: str):
+    ret = access.get_return_for_submitter(request.user, reference, pathway, quarter)
+    previously = ret.submitted_at is not None
+    problems: list[str] = []
+    changes: list[str] = []
+    status = 200
+    if ret.is_locked:
+        messages.info(
+            request,
+            f"This return is {ret.get_status_display().lower()} and locked, so an upload cannot "
+            "change it.",
+        )
+        return redirect(_url(ret))
+    if request.method == "POST":
+        form = ExcelUploadForm(request.POST, request.FILES, previously_submitted=previously)
+        if form.is_valid():
+            try:
+                services.return_import_excel(
+                    ret=ret,
+                    user=request.user,
+                    upload=form.cleaned_data["file"],
+                    version=form.cleaned_data["version"],
+                    change_reason=form.cleaned_data.get(validation.CHANGE_REASON) or "",
+                )
+            except services.UploadRejected as rejected:
+                problems = rejected.problems
+            except services.StaleReturn as stale:
+                problems = [str(stale)]
+                changes = stale.changes
+            except services.ReturnLocked as locked:
+                problems = [str(locked)]
+            else:
+                messages.success(
+                    request,
+                    "The spreadsheet's figures are in the draft. Check them below, then submit "
+                    "the return.",
+                )
+                return redirect(_url(ret))
+        status = 400
+        fresh = access.get_return_for_user(request.user, reference, pathway, quarter)
+        form = ExcelUploadForm(initial={"version": fresh.version}, previously_submitted=previously)
+    else:
+        form = ExcelUploadForm(initial={"version": ret.version}, previously_submitted=previously)
+    context = {
+        "ret": ret,
+        "contract": ret.pathway.contract,
+        "pathway": ret.pathway,
+        "period": ret.period,
+        "form": form,
+        "problems": problems,
+        "changes": changes,
+        "page_url": _url(ret),
+    }
+    return render(request, "reports/return_upload.html", context, status=status)
+
+
+def attachment_download(
+    request: HttpRequest, reference: str, pathway: str, quarter: str, pk: int
+) -> FileResponse:
+    ret = access.get_return_for_user(request.user, reference, pathway, quarter)
+    if ret.pk is None:
+        raise Http404("No such document")
+    attachment = get_object_or_404(Attachment, pk=pk, figure__ret=ret)
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("The document's file is missing") from None
+    response = FileResponse(handle, as_attachment=True, filename=attachment.name)
+    response["Content-Type"] = "application/octet-stream"
+    return response

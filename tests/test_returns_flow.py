@@ -1,0 +1,528 @@
+"""The return's life through its pages: draft, submit, query, answer, resubmit, accept."""
+
+import html
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.utils import timezone
+
+from contracts.models import ReportingPeriod
+from reports import services, validation
+from reports.models import Attachment, Figure, Return, ReturnComment
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def url(name="", pathway="SPA", quarter="Y1Q1"):
+    base = f"/contracts/PSIS/returns/{pathway}/{quarter}/"
+    return base + name
+
+
+def version_of(cast, pathway="spa", quarter=(1, 1)):
+    ret = Return.objects.filter(
+        pathway=getattr(cast, pathway), period__year=quarter[0], period__quarter=quarter[1]
+    ).first()
+    return ret.version if ret else 0
+
+
+def spa_data(cast, **changes):
+    first, second = cast.kpis["SPA-04"].categories.all()
+    data = {
+        "SPA-01__value": "1,250",
+        "SPA-02__value": "£75,000.50",
+        "SPA-03__numerator": "3",
+        "SPA-03__denominator": "40",
+        f"SPA-04__cat_{first.pk}": "200",
+        f"SPA-04__cat_{second.pk}": "12",
+        "SPA-04__total": "212",
+        "commentary": "A steady quarter.",
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def post(client, cast, action="save", pathway="SPA", quarter="Y1Q1", **data):
+    version = version_of(
+        cast, "spa" if pathway == "SPA" else "carers", (int(quarter[1]), int(quarter[3]))
+    )
+    payload = {"version": str(version), "action": action, **data}
+    return client.post(url(pathway=pathway, quarter=quarter), payload)
+
+
+def figure(cast, code, quarter=(1, 1)):
+    return Figure.objects.get(
+        kpi=cast.kpis[code], ret__period__year=quarter[0], ret__period__quarter=quarter[1]
+    )
+
+
+def the_return(cast, pathway="spa", quarter=(1, 1)):
+    return Return.objects.get(
+        pathway=getattr(cast, pathway), period__year=quarter[0], period__quarter=quarter[1]
+    )
+
+
+@pytest.fixture
+def as_user(db):
+    """A separate signed-in client per user, so two people can work side by side."""
+
+    def sign_in(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+# ---- The page ---------------------------------------------------------------------------------
+
+
+def test_the_page_asks_for_each_kpi_in_its_shape(cast, as_user):
+    response = as_user(cast.lead).get(url())
+    assert response.status_code == 200
+    html = text(response)
+    first, second = cast.kpis["SPA-04"].categories.all()
+    for field in [
+        "SPA-01__value",
+        "SPA-02__value",
+        "SPA-03__numerator",
+        "SPA-03__denominator",
+        f"SPA-04__cat_{first.pk}",
+        f"SPA-04__cat_{second.pk}",
+        "SPA-04__total",
+        "SPA-01__explanation",
+        "commentary",
+    ]:
+        assert f'id="id_{field}"' in html, field
+    assert "Number of people who self-refer" in html
+    assert "1,250 this quarter (annual target 5,000)" in html  # target pro-rated
+    assert "£75,000 this quarter" in html
+    assert "Amount in pounds (£)" in html
+    assert "Unique service users" in html and "Repeat engagement" in html
+    assert 'name="version" value="0"' in html
+    assert "Not started" in html
+    assert "23 January 2023" in html  # due date, UK style
+
+
+def test_evidence_asks_for_narrative_documents_and_consent(cast, as_user):
+    html = text(as_user(cast.partner).get(url(pathway="AC")))
+    assert 'id="id_AC-02__narrative"' in html
+    assert 'id="id_AC-02__files"' in html and 'enctype="multipart/form-data"' in html
+    assert 'id="id_AC-02__consent"' in html
+    assert "consented to it being shared" in html
+
+
+def test_monthly_minimums_ask_for_each_month(cast, as_user):
+    kpi = cast.kpis["SPA-01"]
+    kpi.target_period = "monthly"
+    kpi.save()
+    html = text(as_user(cast.lead).get(url()))
+    for month, label in [(1, "October 2022"), (2, "November 2022"), (3, "December 2022")]:
+        assert f'id="id_SPA-01__month_{month}"' in html
+        assert label in html
+    assert 'id="id_SPA-01__value"' not in html
+    assert "5,000 a month (15,000 this quarter)" in html
+
+
+def test_annual_kpis_are_asked_only_in_the_last_quarter_of_the_year(cast, as_user):
+    kpi = cast.kpis["SPA-02"]
+    kpi.frequency = "annual"
+    kpi.save()
+    client = as_user(cast.lead)
+    assert 'id="id_SPA-02__value"' not in text(client.get(url()))
+    assert 'id="id_SPA-02__value"' in text(client.get(url(quarter="Y1Q4")))
+
+
+def test_an_average_asks_for_its_cases(cast, as_user):
+    kpi = cast.kpis["SPA-01"]
+    kpi.measure = "average"
+    kpi.target_period = "none"
+    kpi.save()
+    html = text(as_user(cast.lead).get(url()))
+    assert 'id="id_SPA-01__value"' in html and 'id="id_SPA-01__cases"' in html
+
+
+# ---- Draft ------------------------------------------------------------------------------------
+
+
+def test_a_partial_draft_saves(cast, as_user):
+    response = post(as_user(cast.lead), cast, **{"SPA-01__value": "1,250"})
+    assert response.status_code == 302
+    ret = the_return(cast)
+    assert ret.status == Return.Status.DRAFT
+    assert figure(cast, "SPA-01").value == Decimal(1250)
+    assert not Figure.objects.filter(kpi=cast.kpis["SPA-02"]).exists()
+    assert ret.version == 2
+
+
+def test_a_draft_with_a_typo_saves_nothing_and_says_what_is_wrong(cast, as_user):
+    response = post(
+        as_user(cast.lead), cast, **{"SPA-01__value": "12 people", "SPA-02__value": "5"}
+    )
+    assert response.status_code == 400
+    html = text(response)
+    assert 'href="#id_SPA-01__value"' in html
+    assert "SPA-01 Number: Enter a whole number of 0 or more" in html
+    assert "12 people" in html  # what was typed is kept
+    assert not Return.objects.exists()
+
+
+def test_numerator_over_denominator_is_refused(cast, as_user):
+    response = post(
+        as_user(cast.lead),
+        cast,
+        **spa_data(cast, **{"SPA-03__numerator": "34", "SPA-03__denominator": "30"}),
+    )
+    assert response.status_code == 400
+    assert "SPA-03: Numerator (34) is larger than denominator (30)" in text(response)
+    assert not Return.objects.exists()
+
+
+# ---- Submit -----------------------------------------------------------------------------------
+
+
+def test_submit_lists_every_problem_with_a_link_and_keeps_the_draft(cast, as_user):
+    response = post(as_user(cast.lead), cast, "submit", **{"SPA-01__value": "1250"})
+    assert response.status_code == 400
+    html = text(response)
+    assert "saved as a draft, but the return cannot be submitted yet" in html
+    assert 'id="error-summary"' in html
+    assert (
+        '<a href="#id_SPA-02__value" class="alert-link">'
+        "SPA-02 Amount in pounds (£): Enter the amount in pounds</a>" in html
+    )
+    assert 'href="#id_SPA-03__numerator"' in html and 'href="#id_SPA-04__total"' in html
+    ret = the_return(cast)
+    assert ret.status == Return.Status.DRAFT and figure(cast, "SPA-01").value == 1250
+    assert f'name="version" value="{ret.version}"' in html
+
+
+def test_categories_must_add_up_to_the_total(cast, as_user):
+    response = post(
+        as_user(cast.lead), cast, "submit", **spa_data(cast, **{"SPA-04__total": "220"})
+    )
+    assert response.status_code == 400
+    assert "SPA-04 Total: Categories add up to 212 but the total is 220" in text(response)
+    assert the_return(cast).status == Return.Status.DRAFT
+
+
+def test_a_complete_return_submits_locks_and_records_who_and_when(cast, as_user):
+    client = as_user(cast.lead)
+    response = post(client, cast, "submit", **spa_data(cast))
+    assert response.status_code == 302
+    ret = the_return(cast)
+    assert ret.status == Return.Status.SUBMITTED
+    assert ret.submitted_by == cast.lead and ret.submitted_at is not None
+    assert ret.is_late  # Y1Q1 was due on 23 January 2023
+    assert figure(cast, "SPA-02").value == Decimal("75000.50")
+    assert figure(cast, "SPA-03").numerator == 3 and figure(cast, "SPA-03").denominator == 40
+    assert sorted(figure(cast, "SPA-04").breakdown.values_list("count", flat=True)) == [12, 200]
+    assert figure(cast, "SPA-04").value == 212
+    page = text(client.get(url()))
+    assert "Submitted late" in page and 'id="return-form"' not in page
+    # Locked: a save is turned away and changes nothing.
+    response = post(client, cast, **spa_data(cast, **{"SPA-01__value": "9"}))
+    assert response.status_code == 302
+    assert figure(cast, "SPA-01").value == 1250
+
+
+def test_late_is_after_the_due_date_not_on_it(cast):
+    period = ReportingPeriod.objects.get(contract=cast.contract, year=1, quarter=1)
+    assert period.due_date == date(2023, 1, 23)
+    for day, late in [(date(2023, 1, 23), False), (date(2023, 1, 24), True)]:
+        Return.objects.all().delete()
+        ret = Return(pathway=cast.spa, period=period, version=0)
+        data = validation.parse_return(services.return_specs(ret)[1], spa_data(cast))
+        ret = services.return_save_draft(ret=ret, user=cast.lead, data=data, version=0)
+        now = datetime(day.year, day.month, day.day, 23, 30, tzinfo=LONDON)
+        assert services.return_submit(ret=ret, user=cast.lead, now=now).is_late is late
+
+
+def test_double_submit_submits_once(cast, as_user):
+    client = as_user(cast.lead)
+    version = version_of(cast)
+    payload = {"version": str(version), "action": "submit", **spa_data(cast)}
+    first = client.post(url(), payload)
+    second = client.post(url(), payload)
+    assert first.status_code == second.status_code == 302
+    ret = the_return(cast)
+    submissions = ret.history.filter(status="submitted", history_change_reason="Submitted")
+    assert submissions.count() == 1
+    follow = client.get(url())
+    assert ret.status == Return.Status.SUBMITTED
+    assert follow.status_code == 200
+    with pytest.raises(services.ReturnLocked, match="already submitted"):
+        services.return_submit(ret=ret, user=cast.lead)
+
+
+def test_a_stale_save_is_refused_and_says_what_changed(cast, as_user):
+    client = as_user(cast.lead)
+    post(client, cast, **{"SPA-01__value": "100"})
+    seen = version_of(cast)
+    # Someone else saves first...
+    post(client, cast, **{"SPA-01__value": "120", "SPA-02__value": "500"})
+    # ...then this save, from the page loaded at the earlier version, must not overwrite it.
+    response = client.post(url(), {"version": str(seen), "action": "save", "SPA-01__value": "999"})
+    assert response.status_code == 409
+    html = text(response)
+    assert "Someone else saved this return after you opened it" in html
+    assert "Lena Lead changed SPA-01" in html and "figure: 100 → 120" in html
+    assert figure(cast, "SPA-01").value == 120
+    assert f'name="version" value="{version_of(cast)}"' in html
+    assert 'value="999"' in html  # what this user typed is still in the form
+
+
+def test_a_figure_moving_more_than_half_needs_an_explanation(cast, as_user):
+    client = as_user(cast.lead)
+    post(client, cast, "submit", **spa_data(cast, **{"SPA-01__value": "100"}))
+    services.return_accept(ret=the_return(cast), user=cast.commissioner)
+    data = spa_data(cast, **{"SPA-01__value": "151"})
+    response = post(client, cast, "submit", quarter="Y1Q2", **data)
+    assert response.status_code == 400
+    assert (
+        "SPA-01 Explanation: This figure changed by 51% since the last return (100 to 151). "
+        "Explain why before submitting" in text(response)
+    )
+    data["SPA-01__explanation"] = "A second worker joined the team in November."
+    response = post(client, cast, "submit", quarter="Y1Q2", **data)
+    assert response.status_code == 302
+    assert the_return(cast, quarter=(1, 2)).status == Return.Status.SUBMITTED
+    # The page shows last quarter's figure.
+    page = text(client.get(url(quarter="Y1Q2")))
+    assert "Last return" in page and "100" in page
+
+
+# ---- Review, history --------------------------------------------------------------------------
+
+
+def test_draft_submit_query_answer_resubmit_accept_keeps_history(cast, as_user):
+    lead = as_user(cast.lead)
+    post(lead, cast, **spa_data(cast, **{"SPA-01__value": "1200"}))
+    post(lead, cast, "submit", **spa_data(cast))
+    # The commissioner queries SPA-01.
+    reviewer = as_user(cast.commissioner)
+    assert reviewer.get(url("review/")).status_code == 200
+    response = reviewer.post(
+        url("review/"),
+        {"action": "query", "query-kpi": "SPA-01", "query-comment": "1,250 looks high: check?"},
+    )
+    assert response.status_code == 302
+    ret = the_return(cast)
+    assert ret.status == Return.Status.QUERIED and ret.reviewed_by == cast.commissioner
+    query = ret.comments.get()
+    assert query.kind == "query" and query.kpi == cast.kpis["SPA-01"]
+    # The provider sees the query and the form again, with a reason box.
+    client = as_user(cast.lead)
+    page = text(client.get(url()))
+    assert "1,250 looks high: check?" in page
+    assert 'id="id_change_reason"' in page and 'id="id_answer"' in page
+    # Changing a figure needs a reason; resubmitting needs an answer.
+    response = post(client, cast, "submit", **spa_data(cast, **{"SPA-01__value": "1,150"}))
+    assert response.status_code == 400
+    assert "Say why you are changing figures that were already submitted" in text(response)
+    assert figure(cast, "SPA-01").value == 1250
+    response = post(
+        client,
+        cast,
+        "submit",
+        **spa_data(cast, **{"SPA-01__value": "1,150", "change_reason": "Duplicates removed"}),
+    )
+    assert response.status_code == 400
+    assert "Answer the commissioner's query before resubmitting" in text(response)
+    assert figure(cast, "SPA-01").value == 1150  # saved as a draft meanwhile
+    response = post(
+        client,
+        cast,
+        "submit",
+        **spa_data(cast, **{"SPA-01__value": "1,150", "answer": "We removed 100 duplicates."}),
+    )
+    assert response.status_code == 302
+    ret.refresh_from_db()
+    assert ret.status == Return.Status.SUBMITTED and ret.is_late
+    assert [c.kind for c in ret.comments.all()] == ["query", "answer"]
+    # Accepted, with a comment.
+    response = reviewer.post(url("review/"), {"action": "accept", "accept-comment": "Thanks"})
+    assert response.status_code == 302
+    ret.refresh_from_db()
+    assert ret.status == Return.Status.ACCEPTED
+    assert ret.comments.last().kind == ReturnComment.Kind.ACCEPTANCE
+    # History keeps every earlier value of SPA-01, who changed it, when and why.
+    records = list(figure(cast, "SPA-01").history.order_by("history_date"))
+    assert [r.value for r in records] == [1200, 1250, 1150]
+    assert records[-1].history_user == cast.lead
+    assert records[-1].history_change_reason == "Duplicates removed"
+    statuses = []
+    for record in ret.history.order_by("history_date"):
+        if not statuses or statuses[-1] != record.status:
+            statuses.append(record.status)
+    assert statuses == ["draft", "submitted", "queried", "submitted", "accepted"]
+    # ...and the history page shows it.
+    page = text(client.get(url("history/")))
+    assert "1,250 → 1,150" in page and "Duplicates removed" in page
+    assert "Lena Lead" in page and "Cara Commissioner" in page
+    # The thread stays on the return.
+    review_page = text(reviewer.get(url("review/")))
+    assert (
+        "We removed 100 duplicates." in review_page
+        and "This return has been accepted" in review_page
+    )
+
+
+def test_a_query_needs_a_comment_and_only_a_submitted_return_can_be_reviewed(cast, as_user):
+    lead = as_user(cast.lead)
+    post(lead, cast, **spa_data(cast))
+    reviewer = as_user(cast.commissioner)
+    response = reviewer.post(url("review/"), {"action": "accept"})
+    assert response.status_code == 302  # a draft cannot be accepted: nothing changes
+    assert the_return(cast).status == Return.Status.DRAFT
+    post(as_user(cast.lead), cast, "submit", **spa_data(cast))
+    response = reviewer.post(url("review/"), {"action": "query", "query-comment": ""})
+    assert response.status_code == 400
+    assert the_return(cast).status == Return.Status.SUBMITTED
+
+
+def test_a_whole_return_query(cast, as_user):
+    post(as_user(cast.lead), cast, "submit", **spa_data(cast))
+    ret = services.return_query(ret=the_return(cast), user=cast.commissioner, comment="Commentary?")
+    assert ret.comments.get().kpi is None
+    assert "about the whole return" in text(as_user(cast.lead).get(url()))
+
+
+# ---- Evidence, documents and personal data -----------------------------------------------------
+
+
+def ac_data(**changes):
+    data = {
+        "AC-01__value": "150",
+        "AC-02__narrative": "A carer was helped to apply for Carer's Allowance.",
+        "AC-02__consent": "on",
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def test_partner_submits_evidence_with_a_document(cast, as_user, media):
+    client = as_user(cast.partner)
+    document = SimpleUploadedFile("case study.pdf", b"%PDF-1.4 case study", "application/pdf")
+    response = post(client, cast, "submit", pathway="AC", **ac_data(**{"AC-02__files": document}))
+    assert response.status_code == 302
+    ret = the_return(cast, "carers")
+    assert ret.status == Return.Status.SUBMITTED
+    attachment = Attachment.objects.get()
+    assert attachment.name == "case study.pdf" and attachment.uploaded_by == cast.partner
+    assert "case study" not in attachment.file.name  # stored under a random name
+    assert figure(cast, "AC-02").consent_confirmed
+    # Anyone party to the contract can read it, through the checked view only.
+    download = as_user(cast.commissioner).get(url(f"documents/{attachment.pk}/", "AC"))
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == b"%PDF-1.4 case study"
+    assert 'attachment; filename="case study.pdf"' in download["Content-Disposition"]
+
+
+def test_evidence_needs_consent_and_a_narrative_or_document(cast, as_user):
+    response = post(
+        as_user(cast.partner),
+        cast,
+        "submit",
+        pathway="AC",
+        **ac_data(**{"AC-02__narrative": None, "AC-02__consent": None}),
+    )
+    html = text(response)
+    assert "AC-02 Evidence: Describe the evidence or attach a document" in html
+    assert (
+        "AC-02 Consent: Tick to confirm that anyone described has consented and the evidence "
+        "is anonymised" in html
+    )
+
+
+@pytest.mark.parametrize(
+    "name,size,message",
+    [
+        ("virus.exe", 10, "virus.exe is not a type of file we accept"),
+        ("big.pdf", 10 * 1024 * 1024 + 1, "big.pdf is larger than 10 MB"),
+    ],
+)
+def test_documents_are_checked_for_type_and_size(cast, as_user, media, name, size, message):
+    document = SimpleUploadedFile(name, b"x" * size)
+    response = post(
+        as_user(cast.partner), cast, pathway="AC", **ac_data(**{"AC-02__files": document})
+    )
+    assert response.status_code == 400
+    assert message in text(response)
+    assert not Attachment.objects.exists() and not Return.objects.exists()
+
+
+def test_a_document_can_be_removed_from_a_draft(cast, as_user, media):
+    client = as_user(cast.partner)
+    document = SimpleUploadedFile("map.png", b"\x89PNG", "image/png")
+    post(client, cast, pathway="AC", **ac_data(**{"AC-02__files": document}))
+    attachment = Attachment.objects.get()
+    stored = attachment.file.name
+    post(client, cast, pathway="AC", **ac_data(**{f"remove_{attachment.pk}": "on"}))
+    assert not Attachment.objects.exists()
+    assert not attachment.file.storage.exists(stored)
+    assert Attachment.history.filter(history_type="-").count() == 1
+
+
+def test_personal_data_must_be_removed_or_confirmed_with_a_reason(cast, as_user):
+    client = as_user(cast.partner)
+    narrative = "Mrs B (NHS 943 476 5919) now gets Carer's Allowance."
+    response = post(client, cast, pathway="AC", **ac_data(**{"AC-02__narrative": narrative}))
+    assert response.status_code == 400
+    html = text(response)
+    assert "This looks like it contains an NHS number (943 476 5919)" in html
+    assert not Return.objects.exists()
+    response = post(
+        client,
+        cast,
+        pathway="AC",
+        **ac_data(**{"AC-02__narrative": narrative, "AC-02__pd_confirm": "on"}),
+    )
+    assert "AC-02 reason for personal data: Say why the personal data is needed" in text(response)
+    response = post(
+        client,
+        cast,
+        pathway="AC",
+        **ac_data(
+            **{
+                "AC-02__narrative": narrative,
+                "AC-02__pd_confirm": "on",
+                "AC-02__pd_reason": "The commissioner asked to trace this case",
+            }
+        ),
+    )
+    assert response.status_code == 302
+    assert figure(cast, "AC-02").personal_data_reason == "The commissioner asked to trace this case"
+
+
+def test_personal_data_in_the_commentary(cast, as_user):
+    client = as_user(cast.lead)
+    response = post(client, cast, **{"commentary": "Ring 020 7946 0958 or write to a@b.org"})
+    assert response.status_code == 400
+    assert (
+        "Commentary: This looks like it contains a UK phone number (020 7946 0958) and an email "
+        "address (a@b.org)" in text(response)
+    )
+    assert not Return.objects.exists()
+    response = post(client, cast, **{"commentary": "Nothing personal", "SPA-01__value": "1"})
+    assert response.status_code == 302
+
+
+def test_reminder_states_on_the_return_list(cast, as_user):
+    post(as_user(cast.lead), cast, **spa_data(cast))
+    html = text(as_user(cast.commissioner).get("/contracts/PSIS/returns/?quarter=Y1Q1"))
+    assert "Draft: late" in html and "Not started: late" in html
+    assert timezone.localdate() > date(2023, 1, 23)
