@@ -8,10 +8,19 @@ from psis import access, exports
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    from reports import services as returns  # the returns app builds on contracts
+
     contracts = list(
         access.contracts_for(request.user).select_related("lead_commissioner", "lead_provider")
     )
-    return render(request, "contracts/home.html", {"contracts": contracts})
+    context = {"contracts": contracts}
+    if request.user.role == request.user.Role.PROVIDER:
+        context["returns_due"] = returns.returns_due_for(
+            request.user, contracts, timezone.localdate()
+        )
+    elif request.user.role in (request.user.Role.COMMISSIONER, request.user.Role.OFFICER):
+        context["to_review"] = returns.returns_to_review(contracts)
+    return render(request, "contracts/home.html", context)
 
 
 def contract_detail(request: HttpRequest, reference: str) -> HttpResponse:

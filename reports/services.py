@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import PurePath
 
@@ -24,7 +24,14 @@ from pathways.models import Pathway
 from psis import access, periods
 from psis.targets import TargetPeriod, format_number, quarter_target
 from reports import excel, validation
-from reports.models import Attachment, BreakdownFigure, Figure, Return, ReturnComment
+from reports.models import (
+    Attachment,
+    BreakdownFigure,
+    Figure,
+    ReminderSent,
+    Return,
+    ReturnComment,
+)
 from reports.validation import FigureValues, KpiSpec, Parsed, Problem
 
 ANSWER_FIELD = "answer"
@@ -1035,3 +1042,37 @@ def returns_to_review(contracts: Iterable[Contract]) -> list[Return]:
         .select_related("pathway__contract", "period", "submitted_by")
         .order_by("submitted_at")
     )
+
+
+# ---- Deadline reminders ----------------------------------------------------------------------
+
+
+@dataclass
+class Reminder:
+    slot: Slot
+    kind: str  # ReminderSent.Kind
+
+    @property
+    def days_left(self) -> int:
+        return (self.slot.period.due_date - self.slot.today).days
+
+
+def reminders_due(*, today: date, days: int) -> list[Reminder]:
+    """Returns not yet submitted that are due within ``days`` days, or overdue, and have not
+    had that reminder yet."""
+    sent = set(ReminderSent.objects.values_list("pathway_id", "period_id", "kind"))
+    reminders = []
+    for contract in Contract.objects.order_by("reference"):
+        due = contract.periods.filter(due_date__lte=today + timedelta(days=days))
+        pathways = contract.pathways.select_related("contract", "provider")
+        for slot in return_slots(pathways=pathways, periods_=due, today=today):
+            if slot.state not in ("not_started", "draft"):
+                continue
+            kind = (
+                ReminderSent.Kind.OVERDUE
+                if today > slot.period.due_date
+                else ReminderSent.Kind.DUE_SOON
+            )
+            if (slot.pathway.pk, slot.period.pk, kind) not in sent:
+                reminders.append(Reminder(slot=slot, kind=kind))
+    return reminders
