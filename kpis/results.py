@@ -34,8 +34,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 import pandas as pd
+from django.db.models import Case, CharField, F, IntegerField, TextField, When
+from django.db.models.functions import Cast, Round
 from django.utils import timezone
 
 from contracts.models import Contract, ReportingPeriod
@@ -236,14 +239,11 @@ def default_period(
     return chosen or latest_due_period(periods_, today)
 
 
-def _kpis(contract: Contract, pathways, oba_class: str | None, code: str | None = None):
-    qs = Kpi.objects.for_contract(contract).with_targets()
-    if pathways is not None:
-        qs = qs.filter(pathway__in=pathways)
+def _kpis(contract: Contract, pathway_ids: list[int], oba_class: str | None) -> list[Kpi]:
+    """The KPIs of those pathways, with their targets and categories (three queries)."""
+    qs = Kpi.objects.for_contract(contract).filter(pathway__in=pathway_ids).with_targets()
     if oba_class:
         qs = qs.filter(oba_class=oba_class)
-    if code:
-        qs = qs.filter(code=code)
     return list(qs.order_by("pathway__order", "order", "code"))
 
 
@@ -264,24 +264,39 @@ class _Data:
     returns: dict[tuple[int, int], Return]  # (pathway id, period id)
     figures: dict[tuple[int, int], dict]  # (kpi id, period id) -> figure values
     categories: dict[tuple[int, int], dict[int, int]]  # (kpi id, period id) -> {category: count}
-    sums: dict[tuple[int, int], dict]  # (kpi id, period id) -> pandas' quarter and YTD sums
+    sums: dict[tuple[int, int], _Sums]  # (kpi id, period id) -> pandas' quarter and YTD sums
     overrides: dict[tuple[int, int], RagOverride]
+
+
+def _figure_values(shown_ids: list[int]) -> dict:
+    """What is read of each figure: amounts in whole pence (exact, and cheaper to read than
+    decimals), and the words and monthly figures only for the quarters shown."""
+
+    def pence(field):
+        return Cast(Round(F(field) * 100), IntegerField())
+
+    def when_shown(expression, output):
+        return Case(
+            When(ret__period_id__in=shown_ids, then=expression), default=None, output_field=output
+        )
+
+    return {
+        "value_pence": pence("value"),
+        "month_1_pence": when_shown(pence("month_1"), IntegerField()),
+        "month_2_pence": when_shown(pence("month_2"), IntegerField()),
+        "month_3_pence": when_shown(pence("month_3"), IntegerField()),
+        "shown_narrative": when_shown(F("narrative"), TextField()),
+        "shown_explanation": when_shown(F("explanation"), TextField()),
+        "shown_rating": when_shown(F("rating"), CharField()),
+    }
 
 
 _FIGURE_FIELDS = (
     "kpi_id",
-    "ret_id",
     "ret__period_id",
-    "value",
     "numerator",
     "denominator",
     "cases",
-    "month_1",
-    "month_2",
-    "month_3",
-    "narrative",
-    "explanation",
-    "rating",
 )
 
 
@@ -306,10 +321,12 @@ def _load(
     breakdown_rows: list[dict] = []
     if submitted and kpi_ids:
         # Query: every figure of those KPIs in the submitted returns of the window.
+        annotations = _figure_values([p.pk for p in override_periods])
         figure_rows = list(
             Figure.objects.filter(ret_id__in=submitted, kpi_id__in=kpi_ids)
             .order_by()
-            .values(*_FIGURE_FIELDS)
+            .annotate(**annotations)
+            .values(*_FIGURE_FIELDS, *annotations)
         )
         breakdown_kpis = [k.pk for k in kpis if k.measure == Measure.BREAKDOWN]
         if breakdown_kpis:
@@ -340,11 +357,30 @@ def _load(
 # --- adding up: pandas, in whole pence so that nothing passes through a float --------------------
 
 
-def _pence(value: Decimal | None) -> int | None:
-    return None if value is None else int((value * 100).to_integral_value(ROUND_HALF_UP))
+class _Sums(NamedTuple):
+    """One KPI in one quarter: its quarter figures and the running sums of its contract year.
+
+    amount: count, pounds, or a breakdown's total (else the sum of its categories), in pence;
+    num / den: a percentage's numerator and denominator; weighted / cases: an average's
+    value × cases (in pence) and cases. ``ytd_*`` are running sums within the contract year;
+    ``*_n`` count the quarters that reported the figure.
+    """
+
+    value: int | None
+    amount: int | None
+    num: int | None
+    den: int | None
+    ytd_amount: int
+    ytd_amount_n: int
+    ytd_num: int
+    ytd_num_n: int
+    ytd_den: int
+    ytd_cases: int
+    ytd_weighted: int
+    ytd_weighted_n: int
 
 
-_SUM_COLUMNS = ("amount", "num", "den", "cases", "weighted")
+_SUM_COLUMNS = ["amount", "num", "den", "cases", "weighted"]
 
 
 def _sums(
@@ -352,77 +388,78 @@ def _sums(
     window: list[ReportingPeriod],
     figure_rows: list[dict],
     breakdown_rows: list[dict],
-) -> dict[tuple[int, int], dict]:
-    """Quarter and year-to-date sums per (KPI, quarter), by the KPI's shape.
-
-    amount: count, pounds, or a breakdown's total (else the sum of its categories), in pence;
-    num / den: a percentage's numerator and denominator; weighted / cases: an average's
-    value × cases (pence) and cases. ``ytd_*`` are running sums within the contract year, and
-    ``*_n`` count the quarters that reported the figure.
-    """
-    if not figure_rows:
-        return {}
-    place = {p.pk: (p.year, p.index) for p in window}
-    measure = {k.pk: k.measure for k in kpis}
+) -> dict[tuple[int, int], _Sums]:
+    """Quarter and year-to-date sums per (KPI, quarter), by the KPI's shape (see _Sums)."""
+    place = {p.pk: p.index for p in window}
     annual = {k.pk for k in kpis if k.frequency == Frequency.ANNUAL}
-    frame = pd.DataFrame.from_records(
-        [
-            {
-                "kpi": row["kpi_id"],
-                "period": row["ret__period_id"],
-                "measure": measure[row["kpi_id"]],
-                "value": _pence(row["value"]),
-                "num": row["numerator"],
-                "den": row["denominator"],
-                "cases": row["cases"],
-            }
-            for row in figure_rows
-            # An annual KPI's one figure is the one in the year's last quarter.
-            if row["kpi_id"] not in annual or place[row["ret__period_id"]][1] % 4 == 3
-        ],
-        columns=["kpi", "period", "measure", "value", "num", "den", "cases"],
+    # An annual KPI's one figure is the one in the contract year's last quarter.
+    rows = [
+        r for r in figure_rows if r["kpi_id"] not in annual or place[r["ret__period_id"]] % 4 == 3
+    ]
+    if not rows:
+        return {}
+    frame = pd.DataFrame(
+        {
+            "kpi": [r["kpi_id"] for r in rows],
+            "period": [r["ret__period_id"] for r in rows],
+            "value": pd.array([r["value_pence"] for r in rows], dtype="Int64"),
+            "num": pd.array([r["numerator"] for r in rows], dtype="Int64"),
+            "den": pd.array([r["denominator"] for r in rows], dtype="Int64"),
+            "cases": pd.array([r["cases"] for r in rows], dtype="Int64"),
+        }
     )
-    for column in ("value", "num", "den", "cases"):
-        frame[column] = frame[column].astype("Int64")
-    frame["year"] = frame["period"].map(lambda p: place[p][0])
-    frame["index"] = frame["period"].map(lambda p: place[p][1])
+    frame["measure"] = frame["kpi"].map({k.pk: k.measure for k in kpis})
+    frame["index"] = frame["period"].map(place)
+    frame["year"] = frame["index"] // 4
     if breakdown_rows:
-        counts = pd.DataFrame.from_records(breakdown_rows)
+        counts = pd.DataFrame.from_records(
+            breakdown_rows,
+            columns=["figure__kpi_id", "figure__ret__period_id", "category_id", "count"],
+        )
         totals = (
             counts.groupby(["figure__kpi_id", "figure__ret__period_id"])["count"].sum() * 100
         ).rename("categories_total")
         frame = frame.join(totals, on=["kpi", "period"])
+        frame["categories_total"] = frame["categories_total"].astype("Int64")
     else:
-        frame["categories_total"] = pd.NA
-    frame["categories_total"] = frame["categories_total"].astype("Int64")
+        frame["categories_total"] = pd.array([None] * len(frame), dtype="Int64")
 
     summed = frame["measure"].isin([Measure.COUNT, Measure.MONEY, Measure.BREAKDOWN])
     percentage = frame["measure"] == Measure.PERCENTAGE
     average = frame["measure"] == Measure.AVERAGE
     frame["amount"] = frame["value"].fillna(frame["categories_total"]).where(summed)
-    frame["num"] = frame["num"].where(percentage & frame["den"].notna())
-    frame["den"] = frame["den"].where(percentage & frame["num"].notna())
+    both = percentage & frame["num"].notna() & frame["den"].notna()
+    frame["num"] = frame["num"].where(both)
+    frame["den"] = frame["den"].where(both)
     weighted = average & frame["value"].notna() & frame["cases"].notna()
     frame["weighted"] = (frame["value"] * frame["cases"]).where(weighted)
     frame["cases"] = frame["cases"].where(weighted)
 
-    frame = frame.sort_values(["kpi", "index"]).reset_index(drop=True)
-    columns = list(_SUM_COLUMNS)
+    frame = frame.sort_values(["kpi", "index"], kind="stable").reset_index(drop=True)
     keys = [frame["kpi"], frame["year"]]
-    running = frame[columns].fillna(0).astype("int64").groupby(keys).cumsum()
-    reported = frame[columns].notna().astype("int64").groupby(keys).cumsum()
-    frame = frame.join(running.add_prefix("ytd_")).join(
-        reported.add_prefix("ytd_").add_suffix("_n")
-    )
+    running = frame[_SUM_COLUMNS].fillna(0).astype("int64").groupby(keys).cumsum()
+    reported = frame[_SUM_COLUMNS].notna().astype("int64").groupby(keys).cumsum()
 
-    out = {}
-    for row in frame.to_dict("records"):
-        out[(row["kpi"], row["period"])] = {
-            key: (None if pd.isna(value) else int(value))
-            for key, value in row.items()
-            if key not in ("kpi", "period", "measure")
-        }
-    return out
+    def column(series) -> list:
+        return series.astype(object).where(series.notna(), None).tolist()
+
+    out_columns = [
+        column(frame["value"]),
+        column(frame["amount"]),
+        column(frame["num"]),
+        column(frame["den"]),
+        running["amount"].tolist(),
+        reported["amount"].tolist(),
+        running["num"].tolist(),
+        reported["num"].tolist(),
+        running["den"].tolist(),
+        running["cases"].tolist(),
+        running["weighted"].tolist(),
+        reported["weighted"].tolist(),
+    ]
+    keys_out = zip(frame["kpi"].tolist(), frame["period"].tolist(), strict=True)
+    rows_out = zip(*out_columns, strict=True)
+    return {key: _Sums(*values) for key, values in zip(keys_out, rows_out, strict=True)}
 
 
 # --- judging one KPI in one quarter --------------------------------------------------------------
@@ -432,28 +469,32 @@ def _from_pence(value: int | None) -> Decimal | None:
     return None if value is None else Decimal(value) / _HUNDRED
 
 
-def _quarter_and_ytd(kpi: Kpi, sums: dict | None) -> tuple[Decimal | None, Decimal | None, int]:
+def _months(figure: dict) -> list[Decimal | None]:
+    return [_from_pence(figure[f"month_{i}_pence"]) for i in (1, 2, 3)]
+
+
+def _quarter_and_ytd(kpi: Kpi, sums: _Sums | None) -> tuple[Decimal | None, Decimal | None, int]:
     """(quarter actual, year-to-date actual, quarters reported so far) from pandas' sums."""
     if not sums:
         return None, None, 0
     match kpi.measure:
         case Measure.PERCENTAGE:
-            num, den = sums["num"], sums["den"]
+            num, den = sums.num, sums.den
             actual = None if num is None or not den else Decimal(num) * _HUNDRED / den
-            ytd_den = sums["ytd_den"]
-            ytd = Decimal(sums["ytd_num"]) * _HUNDRED / ytd_den if ytd_den else None
-            return actual, ytd, sums["ytd_num_n"]
+            ytd_den = sums.ytd_den
+            ytd = Decimal(sums.ytd_num) * _HUNDRED / ytd_den if ytd_den else None
+            return actual, ytd, sums.ytd_num_n
         case Measure.AVERAGE:
-            actual = _from_pence(sums["value"])
-            cases = sums["ytd_cases"]
-            ytd = _from_pence(sums["ytd_weighted"]) / cases if cases else None
-            return actual, ytd, sums["ytd_weighted_n"]
+            actual = _from_pence(sums.value)
+            cases = sums.ytd_cases
+            ytd = _from_pence(sums.ytd_weighted) / cases if cases else None
+            return actual, ytd, sums.ytd_weighted_n
         case Measure.EVIDENCE:
             return None, None, 0
         case _:
-            amount = _from_pence(sums["amount"])
-            ytd = _from_pence(sums["ytd_amount"]) if sums["ytd_amount_n"] else None
-            return amount, ytd, sums["ytd_amount_n"]
+            amount = _from_pence(sums.amount)
+            ytd = _from_pence(sums.ytd_amount) if sums.ytd_amount_n else None
+            return amount, ytd, sums.ytd_amount_n
 
 
 def _basis(kpi: Kpi) -> str:
@@ -545,7 +586,7 @@ class _Context:
     by_index: dict[int, ReportingPeriod]
     data: _Data
     today: date
-    year_start: dict[int, date] = field(default_factory=dict)
+    actuals: dict[tuple[int, int], Decimal | None] = field(default_factory=dict)
 
     def weeks(self, period: ReportingPeriod) -> tuple[Decimal, Decimal, Decimal]:
         """Weeks in the quarter, from the start of the contract year, and in the whole year."""
@@ -581,7 +622,7 @@ def _targets(kpi: Kpi, period: ReportingPeriod, ctx: _Context):
 
 
 def _months_judgement(kpi: Kpi, figure: dict | None, target: Decimal, tol) -> Judgement:
-    months = [None, None, None] if figure is None else [figure[f"month_{i}"] for i in (1, 2, 3)]
+    months = [None, None, None] if figure is None else _months(figure)
     return rag.judge_months(
         months, target, polarity=Polarity(kpi.polarity), tolerance=tol, unit=_unit(kpi)
     )
@@ -624,7 +665,7 @@ def _judge_rule(kpi, period, ctx, figure, sums, actual, ytd, targets_):
     polarity = Polarity(kpi.polarity)
     tol = kpi.tolerance
     if basis == "rating":
-        rating = (figure or {}).get("rating")
+        rating = (figure or {}).get("shown_rating")
         if rating:
             text = f"Rated {Rag(rating).word} by the commissioner on review"
             j = Judgement(Rag(rating), None, None, None, tol, polarity, text)
@@ -666,14 +707,14 @@ def _judge_rule(kpi, period, ctx, figure, sums, actual, ytd, targets_):
     if kpi.measure == Measure.PERCENTAGE and sums:
         y_text = y_text.replace(
             f"YTD {_shown(kpi, ytd)}",
-            f"YTD {_shown(kpi, ytd)} ({format_number(sums['ytd_num'])} of "
-            f"{format_number(sums['ytd_den'])})",
+            f"YTD {_shown(kpi, ytd)} ({format_number(sums.ytd_num)} of "
+            f"{format_number(sums.ytd_den)})",
             1,
         )
     if kpi.measure == Measure.AVERAGE and sums:
         y_text = y_text.replace(
             f"YTD {_shown(kpi, ytd)}",
-            f"YTD {_shown(kpi, ytd)} (weighted over {format_number(sums['ytd_cases'])} cases)",
+            f"YTD {_shown(kpi, ytd)} (weighted over {format_number(sums.ytd_cases)} cases)",
             1,
         )
     if basis == "ytd":
@@ -777,7 +818,7 @@ def _result(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> KpiResult:
     previous = _previous_actual(kpi, period, ctx)
     months: tuple = ()
     if rule.basis == "months" and figure is not None:
-        months = tuple(figure[f"month_{i}"] for i in (1, 2, 3))
+        months = tuple(_months(figure))
     categories: tuple = ()
     if kpi.measure == Measure.BREAKDOWN and key in ctx.data.categories:
         counts = ctx.data.categories[key]
@@ -802,14 +843,14 @@ def _result(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> KpiResult:
         forecast=forecast,
         run_rate_needed=run_rate,
         history=_history(kpi, period, ctx),
-        commentary=figure.get("explanation") or "",
+        commentary=figure.get("shown_explanation") or "",
         rule_rag=rule.rag,
         rule_explanation=rule_text,
         quarter_explanation=rule.quarter_text,
         basis=rule.basis,
         awaiting=rule.awaiting,
         previous_actual=previous,
-        narrative=figure.get("narrative") or "",
+        narrative=figure.get("shown_narrative") or "",
         months=months,
         categories=categories,
         missing_quarters=missing_quarters,
@@ -828,7 +869,10 @@ def _missing_quarters(kpi, period, ctx, reported: int) -> tuple[str, ...]:
 
 
 def _actual_at(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> Decimal | None:
-    return _quarter_and_ytd(kpi, ctx.data.sums.get((kpi.pk, period.pk)))[0]
+    key = (kpi.pk, period.pk)
+    if key not in ctx.actuals:
+        ctx.actuals[key] = _quarter_and_ytd(kpi, ctx.data.sums.get(key))[0]
+    return ctx.actuals[key]
 
 
 def _previous_actual(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> Decimal | None:

@@ -4,10 +4,12 @@ Every view fetches the contract through ``psis.access`` (outsiders get 404) and 
 pathways the user may see; only the contract's commissioners may override a RAG (others 403).
 """
 
+from collections import defaultdict
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,6 +22,7 @@ from kpis import charts, results, services
 from kpis.forms import RagOverrideForm
 from kpis.models import Kpi, ObaClass, RagOverride
 from psis import access, exports
+from reports.models import ReturnComment
 
 FORMATS = ("csv", "xlsx")
 
@@ -113,7 +116,8 @@ def _download(fmt: str, filename: str, title: str, rows) -> HttpResponse:
 
 
 def _stem(contract: Contract, period: ReportingPeriod, what: str) -> str:
-    return results.results_filename(contract, period, what, "x").removesuffix(".x")
+    """e.g. PSIS-2024-25-Q1-performance (the extension is added by the format)."""
+    return f"{contract.reference}-{period.fy_slug}-{what}"
 
 
 def _kpi_for(user, contract: Contract, code: str) -> Kpi:
@@ -266,10 +270,21 @@ def _kpi_page(request, reference, code, *, form=None, status=200) -> HttpRespons
         unit=_unit(kpi),
         chart_id=f"kpi-chart-{kpi.pk}",
     )
+    # Query: the review thread of those quarters' returns, about this KPI or the whole return.
+    thread = defaultdict(list)
+    for comment in (
+        ReturnComment.objects.filter(
+            ret__pathway_id=kpi.pathway_id, ret__period__in=[r.period for r in shown]
+        )
+        .filter(Q(kpi=kpi) | Q(kpi__isnull=True))
+        .select_related("author", "ret")
+        .order_by("created_at", "pk")
+    ):
+        thread[comment.ret.period_id].append(comment)
     context = _base_context(request, contract, all_periods, period, None) | {
         "kpi": kpi,
         "current": current,
-        "history": list(reversed(shown)),
+        "history": [(r, thread[r.period.pk]) for r in reversed(shown)],
         "chart": _svg(chart),
         "targets": list(kpi.targets.all()),
         # Query: every override of this KPI, withdrawn ones included, for the audit trail.

@@ -13,7 +13,7 @@ from contracts.models import Contract, ReportingPeriod
 from contracts.services import contract_sync_periods
 from kpis.models import Kpi, KpiTarget, RagOverride
 from pathways.models import Pathway
-from reports.models import Figure, Return
+from reports.models import Figure, Return, ReturnComment
 
 D = Decimal
 QUARTER = "Y1Q2"
@@ -149,6 +149,23 @@ def test_kpi_view_has_history_targets_and_commentary(data, client_for):
     assert "From year 1: 5,000 (annual)" in html
     assert "Staff off" in html
     assert "Record the override" in html  # a commissioner may override
+
+
+def test_kpi_view_shows_the_review_thread_per_quarter(data, client_for):
+    ret = Return.objects.get(pathway=data.spa, period=_period(data.contract, 1, 2))
+    ReturnComment.objects.create(
+        ret=ret,
+        kpi=data.kpis["SPA-01"],
+        kind="query",
+        text="Why the fall?",
+        author=data.commissioner,
+    )
+    ReturnComment.objects.create(
+        ret=ret, kpi=data.kpis["SPA-02"], kind="query", text="Other KPI", author=data.commissioner
+    )
+    html = client_for(data.officer).get(urls()[4]).content.decode()
+    assert "Review thread" in html and "Why the fall?" in html
+    assert "Other KPI" not in html
 
 
 def test_exceptions_lists_red_amber_missing_with_the_providers_explanation(data, client_for):
@@ -311,10 +328,16 @@ def test_contract_page_links_to_the_dashboard(data, client_for):
 def _grow(cast):
     """Many more KPIs, quarters with figures, a pathway and another contract with its own data."""
     extra = [
-        Kpi(pathway=cast.spa, code=f"SPA-X{i}", section="S", description="x", measure="count",
-            target_period="annual")
+        Kpi(
+            pathway=cast.spa,
+            code=f"SPA-X{i}",
+            section="S",
+            description="x",
+            measure="count",
+            target_period="annual",
+        )
         for i in range(40)
-    ]  # fmt: skip
+    ]
     Kpi.objects.bulk_create(extra)
     extra = list(Kpi.objects.filter(code__startswith="SPA-X"))
     KpiTarget.objects.bulk_create(KpiTarget(kpi=k, value=D(400)) for k in extra)
@@ -327,9 +350,12 @@ def _grow(cast):
     )
     Kpi.objects.create(pathway=more, code="MORE-1", section="S", description="m", measure="count")
     third = Contract.objects.create(
-        reference="THIRD", name="Third", lead_commissioner=cast.contract.lead_commissioner,
-        lead_provider=cast.contract.lead_provider, start_date=cast.contract.start_date,
-    )  # fmt: skip
+        reference="THIRD",
+        name="Third",
+        lead_commissioner=cast.contract.lead_commissioner,
+        lead_provider=cast.contract.lead_provider,
+        start_date=cast.contract.start_date,
+    )
     third.commissioners.set([cast.contract.lead_commissioner])
     contract_sync_periods(contract=third)
     pathway = Pathway.objects.create(
@@ -348,7 +374,8 @@ def _grow(cast):
 #   pathways (not on the pathway or KPI page); KPIs; their targets; their categories;
 #   returns in the window; their figures; [breakdown counts, when a breakdown KPI is shown];
 #   active overrides; may this user review (can_review);
-#   [KPI page: every override of the KPI]; the user's organisation (page header);
+#   [KPI page: the review thread of its quarters; every override of the KPI];
+#   the user's organisation (page header);
 #   and saving the session: SAVEPOINT, UPDATE, RELEASE.
 # Downloads skip can_review, the header's organisation and the override list.
 DASHBOARDS = [
@@ -356,7 +383,7 @@ DASHBOARDS = [
     (reverse("performance_overview", args=["PSIS"]) + f"?quarter={QUARTER}", 17),
     (reverse("performance_exceptions", args=["PSIS"]) + f"?quarter={QUARTER}", 17),
     (reverse("performance_pathway", args=["PSIS", "SPA"]) + f"?quarter={QUARTER}", 17),
-    (reverse("performance_kpi", args=["PSIS", "SPA-01"]) + f"?quarter={QUARTER}", 16),
+    (reverse("performance_kpi", args=["PSIS", "SPA-01"]) + f"?quarter={QUARTER}", 17),
     (reverse("performance_download", args=["PSIS", "csv"]) + f"?quarter={QUARTER}", 15),
     (
         reverse("performance_kpi_download", args=["PSIS", "SPA-01", "xlsx"])

@@ -37,7 +37,7 @@ def test_commissioner_reviews_the_dashboards(page, live_server, transactional_db
     expect(page.get_by_role("heading", level=1)).to_contain_text("Year 2 Q3")
 
     # Pathway: every KPI with a chart; a RAG explanation opens from the keyboard.
-    page.locator("table.rag-matrix").get_by_role("link", name="Single Point of Access").click()
+    page.locator("table.rag-matrix").get_by_role("link", name="Single Point of Access", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Single Point of Access")
     summary = page.locator("tr", has_text="SPA-05").locator("summary").first
     explanation = page.locator("tr", has_text="SPA-05").locator(".rag-explanation").first
@@ -77,7 +77,7 @@ def test_partner_reads_only_its_pathways(page, live_server, transactional_db, si
     rows = page.locator("table.rag-matrix tbody tr")
     expect(rows).to_have_count(2)  # Carers Bromley: Young Carers and Adult Carers
     expect(page.get_by_text("Single Point of Access")).to_have_count(0)
-    page.get_by_role("link", name="Adult Carers").click()
+    page.get_by_role("link", name="Adult Carers", exact=True).click()
     page.locator("tr", has_text="AC-").first.get_by_role("link").first.click()
     expect(page.get_by_role("button", name="Record the override")).to_have_count(0)
     assert_accessible(page, "performance-kpi-partner")
