@@ -293,6 +293,22 @@ class ActionQuerySet(models.QuerySet):
     def carried_forward_to(self, meeting: Meeting):
         return self.for_meeting(meeting).exclude(raised_at=meeting)
 
+    def for_quarter(self, contract: Contract, period: ReportingPeriod):
+        """Before a quarter's meeting is recorded: what its log will carry forward.
+
+        Actions raised at earlier meetings that are still open, or were closed since the last
+        of those meetings.
+        """
+        last = (
+            Meeting.objects.filter(contract=contract, period__start__lt=period.start)
+            .order_by("-period__start")
+            .first()
+        )
+        recently_closed = Q(closed_at__date__gte=last.date) if last else Q(pk__in=[])
+        return self.filter(contract=contract, raised_at__period__start__lt=period.start).filter(
+            Q(status=Action.Status.OPEN) | recently_closed
+        )
+
 
 class Action(models.Model):
     """One entry in a contract's action log, raised at a meeting."""

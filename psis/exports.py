@@ -118,3 +118,58 @@ def csv_response(filename: str, headers: Sequence[str], rows: Iterable[Sequence]
 
 def xlsx_response(filename: str, sheets: Sequence[Sheet]) -> HttpResponse:
     return download(xlsx_bytes(sheets), filename, XLSX_TYPE)
+
+
+# --- Building blocks for workbooks laid out by hand (e.g. the meeting pack) ----------------------
+
+RAG_FILLS = {
+    "green": PatternFill("solid", fgColor="CCE5D6"),
+    "amber": PatternFill("solid", fgColor="FFE5B4"),
+    "red": PatternFill("solid", fgColor="F6D0D0"),
+    "missing": PatternFill("solid", fgColor="E2E3E5"),
+}
+WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+def safe_sheet_title(title: str, taken: Iterable[str] = ()) -> str:
+    """An Excel sheet name: at most 31 characters, none of []:*?/\\, unique among ``taken``."""
+    cleaned = "".join("-" if ch in "[]:*?/\\" else ch for ch in title).strip("' ") or "Sheet"
+    used = {t.lower() for t in taken}
+    candidate = cleaned[:31]
+    n = 2
+    while candidate.lower() in used:
+        suffix = f" ({n})"
+        candidate = cleaned[: 31 - len(suffix)] + suffix
+        n += 1
+    return candidate
+
+
+def write_cell(ws, row: int, column: int, value, *, wrap: bool = False):
+    """Write one value the formula-safe way (text is always a string cell); returns the cell."""
+    cell = ws.cell(row=row, column=column)
+    _xlsx_value(cell, value)
+    if wrap:
+        cell.alignment = WRAP
+    return cell
+
+
+def write_header(ws, row: int, headers: Sequence[str]) -> None:
+    for column, text in enumerate(headers, start=1):
+        cell = write_cell(ws, row, column, text, wrap=True)
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+
+
+def set_widths(ws, widths: Sequence[int]) -> None:
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+
+
+def rag_cell(ws, row: int, column: int, rag: str, word: str):
+    """A RAG cell: the word, always, and the band's fill colour where it has one."""
+    cell = write_cell(ws, row, column, word)
+    fill = RAG_FILLS.get(rag)
+    if fill is not None:
+        cell.fill = fill
+    cell.font = HEADER_FONT
+    return cell

@@ -1,0 +1,349 @@
+"""The meeting pack: its content (read back from the PDF and the workbook), tags and safety.
+
+A small quarter of the shared cast is rendered here (a second or two a PDF); the full PSIS demo
+pack is rendered once, in test_pack_demo.py.
+"""
+
+import io
+import shutil
+import socket
+import subprocess
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import transaction
+from openpyxl import load_workbook
+from pypdf import PdfReader
+
+from contracts.models import Action, Meeting, ReportingPeriod
+from reports import pack
+from reports.models import BreakdownFigure, Figure, Return
+from reports.pack_xlsx import pack_xlsx_bytes
+from tests.cast import build_cast
+
+LONDON = ZoneInfo("Europe/London")
+PDFTOTEXT = shutil.which("pdftotext") or "/usr/bin/pdftotext"
+HOSTILE = (
+    '<img src="http://127.0.0.1:9/x.png"> <link rel="stylesheet" href="http://127.0.0.1:9/s.css">'
+)
+
+# (year, quarter) -> KPI code -> figure fields. SPA-01 is green year to date, SPA-02 (judged
+# on the quarter) falls from amber to red, AC-01 is amber year to date.
+FIGURES = {
+    (1, 1): {"SPA-01": 1300, "SPA-02": 80000, "AC-01": 140},
+    (1, 2): {"SPA-01": 1300, "SPA-02": 70000, "AC-01": 140},
+    (1, 3): {"SPA-01": 1300, "SPA-02": 60000, "AC-01": 140},
+}
+
+
+def period_of(contract, year, quarter):
+    return ReportingPeriod.objects.get(contract=contract, year=year, quarter=quarter)
+
+
+def make_returns(cast, quarters=((1, 1), (1, 2), (1, 3)), *, commentary=""):
+    """Accepted returns of both PSIS pathways of the cast, one per quarter."""
+    for year, quarter in quarters:
+        period = period_of(cast.contract, year, quarter)
+        submitted = datetime.combine(period.due_date - timedelta(days=2), datetime.min.time())
+        for pathway in (cast.spa, cast.carers):
+            ret = Return.objects.create(
+                pathway=pathway,
+                period=period,
+                status=Return.Status.ACCEPTED,
+                submitted_at=submitted.replace(tzinfo=LONDON),
+                commentary=commentary or f"{pathway.name} commentary for {period.label}.",
+            )
+            for code, kpi in cast.kpis.items():
+                if kpi.pathway_id != pathway.pk:
+                    continue
+                figure = Figure(ret=ret, kpi=kpi)
+                value = FIGURES[(year, quarter)].get(code)
+                if value is not None:
+                    figure.value = Decimal(value)
+                if code == "SPA-02" and quarter == 3:
+                    figure.explanation = "Income fell while the advice post was vacant."
+                if code == "SPA-03":
+                    figure.numerator, figure.denominator = 5, 100
+                if code == "SPA-04":
+                    figure.value = Decimal(50)
+                if code == "AC-02":
+                    figure.narrative = f"Case study for {period.label}: a carer found respite."
+                    figure.rating = Figure.Rating.GREEN
+                figure.save()
+                if code == "SPA-04":
+                    for category, count in zip(kpi.categories.all(), (30, 20), strict=True):
+                        BreakdownFigure.objects.create(
+                            figure=figure, category=category, count=count
+                        )
+
+
+def make_meetings(cast):
+    """Meetings for Y1Q1 and Y1Q2: one action still open, one done at the second meeting."""
+    first = Meeting.objects.create(
+        contract=cast.contract, period=period_of(cast.contract, 1, 1), date=date(2023, 2, 1)
+    )
+    second = Meeting.objects.create(
+        contract=cast.contract, period=period_of(cast.contract, 1, 2), date=date(2023, 5, 3)
+    )
+    Action.objects.create(
+        contract=cast.contract,
+        raised_at=first,
+        description="Carried action: review the income maximisation figures",
+        owner_organisation=cast.contract.lead_provider,
+        owner_person="Contract Manager",
+        due_date=date(2023, 3, 31),
+        kpi=cast.kpis["SPA-02"],
+    )
+    Action.objects.create(
+        contract=cast.contract,
+        raised_at=first,
+        description="Finished action: share the referral route",
+        owner_organisation=cast.contract.lead_commissioner,
+        due_date=date(2023, 3, 1),
+        status=Action.Status.DONE,
+        closed_at=datetime(2023, 5, 3, 11, tzinfo=LONDON),
+    )
+    Action.objects.create(
+        contract=cast.contract,
+        raised_at=first,
+        description="Long closed action",
+        owner_organisation=cast.contract.lead_commissioner,
+        due_date=date(2023, 2, 20),
+        status=Action.Status.DONE,
+        closed_at=datetime(2023, 2, 20, 11, tzinfo=LONDON),
+    )
+    return first, second
+
+
+def pdf_text(content: bytes, *, layout: bool = False) -> str:
+    """The PDF's text: in reading order with spaces normalised, or laid out as on the page."""
+    mode = "-layout" if layout else "-raw"
+    done = subprocess.run(  # noqa: S603 (a fixed local tool)
+        [PDFTOTEXT, mode, "-", "-"], input=content, capture_output=True, check=True
+    )
+    text = done.stdout.decode()
+    return text if layout else " ".join(text.split())
+
+
+@pytest.fixture
+def quarter(cast):
+    make_returns(cast)
+    make_meetings(cast)
+    return period_of(cast.contract, 1, 3)
+
+
+@pytest.fixture(scope="class")
+def built(django_db_setup, django_db_blocker):
+    """One small pack, rendered once for the class; its data is rolled back afterwards."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        cast = build_cast()
+        make_returns(cast)
+        make_meetings(cast)
+        result = pack.build_pack(cast.contract, period_of(cast.contract, 1, 3), marking="DRAFT")
+        codes = [code for code in cast.kpis if not code.startswith("OP-")]
+        transaction.set_rollback(True)
+    return SimpleNamespace(pdf=result.pdf, html=result.html, data=result.data, codes=codes)
+
+
+@pytest.mark.django_db  # so that the test database is set up even when only this class runs
+class TestPdf:
+    def test_reads_like_the_quarter(self, built):
+        text = pdf_text(built.pdf)
+        assert "Year 1 Q3 (2023/24 Q1)" in text  # both labellings
+        assert "DRAFT" in text
+        for heading in ("Contents", "Summary", "Exceptions", "Action log", "Appendix"):
+            assert heading in text
+        for name in ("Single Point of Access", "Adult Carers"):
+            assert name in text
+        for code in built.codes:
+            assert code in text
+        assert "OP-01" not in text  # another contract's KPI
+        assert "Page 2 of" in text
+        assert "30 September 2027" in text  # end of the initial term
+        assert "31 March 2027" in text  # extension decision due
+
+    def test_rag_words_next_to_their_kpis(self, built):
+        rows = {row.code: row for section in built.data.all_sections for row in section.rows}
+        assert rows["SPA-01"].rag_word == "Green"
+        assert rows["SPA-02"].rag_word == "Red"
+        assert rows["AC-01"].rag_word == "Amber"
+        lines = pdf_text(built.pdf, layout=True).splitlines()
+
+        def line_of(code):
+            return next(line for line in lines if line.strip().startswith(code))
+
+        assert "Green" in line_of("SPA-01")
+        assert "Red" in line_of("SPA-02")
+        assert "Amber" in line_of("AC-01")
+
+    def test_changes_exceptions_and_explanations(self, built):
+        text = pdf_text(built.pdf)
+        changes = text[text.index("What changed since last quarter") : text.index("Returns")]
+        assert "SPA-02" in changes and "Amber" in changes and "Red" in changes
+        exceptions = text[text.index("Exceptions Every KPI") :]
+        assert "Income fell while the advice post was vacant." in exceptions
+        assert "Carried action: review the income" in exceptions  # the action linked to SPA-02
+        assert "Case study for Year 1 Q3: a carer found respite." in text
+
+    def test_actions_carried_forward(self, built):
+        text = pdf_text(built.pdf)
+        log = text[text.index("Action log Actions") : text.index("How RAG is judged")]
+        assert "Carried action: review the income" in log
+        assert "carried forward" in log
+        assert "Finished action" in log  # closed since the last meeting
+        assert "Long closed action" not in log
+
+    def test_tagged_with_title_and_language(self, built):
+        reader = PdfReader(io.BytesIO(built.pdf))
+        root = reader.trailer["/Root"]
+        assert root["/MarkInfo"]["/Marked"]
+        assert root["/Lang"] == "en-GB"
+        assert "/StructTreeRoot" in root
+        assert reader.metadata.title == "PSIS contract meeting pack, Year 1 Q3 (2023/24 Q1)"
+
+    def test_charts_are_the_dashboard_svg_as_data_uris(self, built):
+        assert 'src="data:image/svg+xml;base64,' in built.html
+        assert 'alt="SPA-01 by quarter: Y1Q1: 1,300; Y1Q2: 1,300; Y1Q3: 1,300.' in built.html
+
+
+class TestSafety:
+    @pytest.fixture
+    def no_network(self, monkeypatch):
+        attempts = []
+
+        def refuse(*args, **kwargs):
+            attempts.append(args)
+            raise OSError("network disabled in tests")
+
+        monkeypatch.setattr(socket, "create_connection", refuse)
+        monkeypatch.setattr(socket.socket, "connect", refuse)
+        return attempts
+
+    def test_markup_typed_in_commentary_is_text_and_fetches_nothing(self, cast, no_network):
+        make_returns(cast, commentary=HOSTILE)
+        period = period_of(cast.contract, 1, 3)
+        data = pack.build_pack_data(cast.contract, period)
+        html = pack.render_html(data)
+        assert "&lt;img src=&quot;http://127.0.0.1:9/x.png&quot;&gt;" in html
+        assert '<img src="http://' not in html
+        fetcher = pack.PackURLFetcher()
+        content = pack.render_pdf(html, fetcher=fetcher)
+        assert 'img src="http://127.0.0.1:9/x.png"' in pdf_text(content)
+        assert fetcher.refused == []
+        assert "psis-static:css/pack.css" in fetcher.fetched
+        assert no_network == []
+
+    def test_the_fetcher_refuses_remote_and_local_urls(self, no_network):
+        html = """<!doctype html><html lang="en-GB"><head><title>t</title><style>
+            body { background: url(http://127.0.0.1:9/bg.png) }
+            @import url("https://127.0.0.1:9/x.css");
+            p { background: url(psis-static:../../../etc/passwd) }
+            </style><link rel="stylesheet" href="http://127.0.0.1:9/s.css"></head>
+            <body><p>Hello</p><img src="file:///etc/passwd" alt="x">
+            <img src="ftp://127.0.0.1:9/y.png" alt="y"><img src="relative.png" alt="z">
+            <img src="psis-static:css/pack.css" alt="ok"></body></html>"""
+        fetcher = pack.PackURLFetcher()
+        pack.render_pdf(html, fetcher=fetcher)
+        assert "http://127.0.0.1:9/bg.png" in fetcher.refused
+        assert "http://127.0.0.1:9/s.css" in fetcher.refused
+        assert "file:///etc/passwd" in fetcher.refused
+        assert "ftp://127.0.0.1:9/y.png" in fetcher.refused
+        assert any("etc/passwd" in url and "psis-static" in url for url in fetcher.refused)
+        assert "psis-static:css/pack.css" in fetcher.fetched
+        assert no_network == []
+
+    def test_static_files_only_from_the_finders(self):
+        fetcher = pack.PackURLFetcher()
+        response = fetcher.fetch("psis-static:css/pack.css")
+        assert response.content_type == "text/css"
+        assert b"@page" in response.read()
+        for url in ("psis-static:nope.css", "psis-static:/etc/passwd", "psis-static:a/../../x"):
+            with pytest.raises(ValueError):
+                fetcher.fetch(url)
+
+
+class TestWorkbook:
+    def test_same_content_as_the_pdf(self, cast, quarter):
+        data = pack.build_pack_data(cast.contract, quarter)
+        wb = load_workbook(io.BytesIO(pack_xlsx_bytes(data)))
+        assert wb.sheetnames == [
+            "Summary",
+            "Single Point of Access",
+            "Adult Carers",
+            "Commentary",
+            "Exceptions",
+            "Actions",
+            "Amendments",
+            "Definitions",
+        ]
+        spa = wb["Single Point of Access"]
+        assert spa.freeze_panes == "B2"
+        assert spa["A1"].value == "Code" and spa["A1"].font.bold
+        rows = {row[0].value: row for row in spa.iter_rows(min_row=2)}
+        assert rows["SPA-01"][8].value == "Green"
+        assert rows["SPA-01"][8].fill.fgColor.rgb.endswith("CCE5D6")
+        assert rows["SPA-02"][8].value == "Red"
+        assert rows["SPA-02"][5].value == 60000
+        assert spa.column_dimensions["C"].width == 60
+        actions = [r[1].value for r in wb["Actions"].iter_rows(min_row=2)]
+        assert "Carried action: review the income maximisation figures" in actions
+        exceptions = {r[1].value for r in wb["Exceptions"].iter_rows(min_row=2)}
+        assert exceptions == {"SPA-02", "AC-01"}
+
+    def test_text_never_becomes_a_formula(self, cast):
+        make_returns(cast, commentary='=HYPERLINK("http://evil.example","click")')
+        data = pack.build_pack_data(cast.contract, period_of(cast.contract, 1, 3))
+        wb = load_workbook(io.BytesIO(pack_xlsx_bytes(data)))
+        cells = [c for row in wb["Commentary"].iter_rows() for c in row if c.value]
+        hostile = [c for c in cells if str(c.value).startswith("=HYPERLINK")]
+        assert hostile and all(c.data_type == "s" for c in hostile)
+
+
+class TestCommand:
+    def test_builds_a_pdf_and_a_workbook(self, cast, quarter, tmp_path):
+        out = io.StringIO()
+        call_command(
+            "build_meeting_pack",
+            "PSIS",
+            "--quarter",
+            "2023/24 Q1",
+            "--output",
+            str(tmp_path / "pack.xlsx"),
+            stdout=out,
+        )
+        assert load_workbook(tmp_path / "pack.xlsx").sheetnames[0] == "Summary"
+        assert "Year 1 Q3" in out.getvalue()
+
+    def test_format_option_and_final_marking(self, cast, quarter, tmp_path):
+        target = tmp_path / "pack.out"
+        call_command(
+            "build_meeting_pack",
+            "psis",
+            "--quarter",
+            "Y1Q3",
+            "--output",
+            str(target),
+            "--format",
+            "pdf",
+            "--final",
+            stdout=io.StringIO(),
+        )
+        assert target.read_bytes().startswith(b"%PDF")
+        assert "FINAL" in pdf_text(target.read_bytes())
+
+    @pytest.mark.parametrize(
+        "args, message",
+        [
+            (["NOPE", "--quarter", "Y1Q1", "--output", "x.pdf"], "No contract"),
+            (["PSIS", "--quarter", "Y9Q9", "--output", "x.pdf"], "Quarter must be"),
+            (["PSIS", "--quarter", "Y1Q1", "--output", "x.doc"], "pdf or xlsx"),
+        ],
+    )
+    def test_says_what_is_wrong(self, cast, tmp_path, args, message):
+        args[args.index("--output") + 1] = str(tmp_path / args[args.index("--output") + 1])
+        with pytest.raises(CommandError, match=message):
+            call_command("build_meeting_pack", *args, stdout=io.StringIO())
