@@ -130,3 +130,41 @@ def get_return_for_reviewer(user: User, reference: str, pathway_code: str, quart
     ret = get_return_for_user(user, reference, pathway_code, quarter)
     require_reviewer(user, ret.pathway.contract)
     return ret
+
+
+# --- Contract meetings, actions and meeting packs ------------------------------------------------
+
+
+def get_meeting_for_user(user: User, contract: Contract, pk: int):
+    """A meeting of a contract the user may see (every party reads meetings); 404 otherwise."""
+    from contracts.models import Meeting
+
+    return get_object_or_404(
+        Meeting.objects.filter(contract=contract).select_related("period", "contract"), pk=pk
+    )
+
+
+def get_action_for_user(user: User, contract: Contract, pk: int):
+    from contracts.models import Action
+
+    return get_object_or_404(
+        Action.objects.filter(contract=contract).select_related("raised_at__period"), pk=pk
+    )
+
+
+def can_read_pack(user: User, contract: Contract, pack) -> bool:
+    """Every party reads a final pack; drafts are the commissioners' only."""
+    return pack.is_final or can_review(user, contract)
+
+
+def get_pack_for_user(user: User, contract: Contract, pk: int):
+    """A meeting pack of a contract the user may see: 404 if not this contract's, 403 a draft."""
+    from contracts.models import MeetingPack
+
+    pack = get_object_or_404(
+        MeetingPack.objects.filter(contract=contract).select_related("period", "contract"),
+        pk=pk,
+    )
+    if not can_read_pack(user, contract, pack):
+        raise PermissionDenied("Draft packs are for the contract's commissioners only.")
+    return pack

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
 from contracts.models import Action, Meeting, ReportingPeriod
 
@@ -83,3 +84,105 @@ class TestConstraints:
         closed = datetime(2023, 5, 3, 11, 0, tzinfo=LONDON)
         with pytest.raises(IntegrityError), transaction.atomic():
             _action(meetings[0], "Open yet closed", closed=closed)
+
+
+def url(name, *args):
+    return reverse(f"meetings:{name}", args=["PSIS", *args])
+
+
+class TestPages:
+    @pytest.mark.parametrize("who", ["commissioner", "officer", "lead", "partner", "admin"])
+    def test_every_party_reads_meetings_and_actions(self, cast, meetings, client_for, who):
+        first, _, third = meetings
+        _action(first, "Carried <b>forward</b>", kpi=cast.kpis["SPA-01"])
+        client = client_for(getattr(cast, who))
+        listing = client.get(url("list")).content.decode()
+        assert "Contract meetings and packs" in listing
+        assert "Carried &lt;b&gt;forward&lt;/b&gt;" in listing  # escaped
+        detail = client.get(url("detail", third.pk)).content.decode()
+        assert "Carried forward from earlier meetings (1)" in detail
+        assert "Carried &lt;b&gt;forward&lt;/b&gt;" in detail
+        editing = url("edit", third.pk) in detail
+        assert editing == (who == "commissioner")
+
+    def test_outsiders_get_not_found(self, cast, meetings, client_for):
+        client = client_for(cast.outsider)
+        for path in (url("list"), url("detail", meetings[0].pk), url("create")):
+            assert client.get(path).status_code == 404
+
+    def test_a_meeting_of_another_contract_is_not_found(self, cast, client_for):
+        theirs = _meeting(cast.other_contract, 1, 1, date(2023, 7, 1))
+        client = client_for(cast.commissioner)
+        assert client.get(url("detail", theirs.pk)).status_code == 404
+
+    @pytest.mark.parametrize("who", ["officer", "lead", "partner"])
+    def test_only_commissioners_change_them(self, cast, meetings, client_for, who):
+        first = meetings[0]
+        action = _action(first, "Someone else's")
+        client = client_for(getattr(cast, who))
+        assert client.get(url("create")).status_code == 403
+        assert client.post(url("edit", first.pk), {"notes": "x"}).status_code == 403
+        assert client.post(url("action_create", first.pk), {}).status_code == 403
+        assert client.post(url("action_edit", action.pk), {}).status_code == 403
+
+    def test_commissioner_records_a_meeting(self, cast, client_for):
+        client = client_for(cast.commissioner)
+        period = _period(cast.contract, 1, 2)
+        response = client.post(
+            url("create"),
+            {"period": period.pk, "date": "2023-05-03", "attendees": "Chair\nProvider"},
+        )
+        meeting = Meeting.objects.get()
+        assert response["Location"] == url("detail", meeting.pk)
+        assert meeting.contract == cast.contract and meeting.period == period
+
+    def test_one_meeting_a_quarter_says_so(self, cast, meetings, client_for):
+        response = client_for(cast.commissioner).post(
+            url("create"), {"period": meetings[0].period.pk, "date": "2023-02-08"}
+        )
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "There is a problem" in page and 'aria-invalid="true"' in page
+        assert Meeting.objects.count() == 3
+
+    def test_closing_an_action_records_when_and_reopening_clears_it(
+        self, cast, meetings, client_for
+    ):
+        first = meetings[0]
+        client = client_for(cast.commissioner)
+        form = {
+            "description": "Review the figures",
+            "owner_organisation": cast.contract.lead_provider.pk,
+            "owner_person": "Contract Manager",
+            "due_date": "2023-03-01",
+            "status": "open",
+            "kpi": cast.kpis["SPA-01"].pk,
+        }
+        response = client.post(url("action_create", first.pk), form)
+        assert response["Location"] == url("detail", first.pk)
+        action = Action.objects.get()
+        assert action.raised_at == first and action.contract == cast.contract
+        assert action.closed_at is None
+
+        client.post(url("action_edit", action.pk), {**form, "status": "done"})
+        action.refresh_from_db()
+        assert action.status == "done" and action.closed_at is not None
+
+        client.post(url("action_edit", action.pk), {**form, "status": "open"})
+        action.refresh_from_db()
+        assert action.closed_at is None
+
+    def test_action_choices_belong_to_the_contract(self, cast, meetings, client_for):
+        client = client_for(cast.commissioner)
+        form = {
+            "description": "Elsewhere",
+            "owner_organisation": cast.other_contract.lead_provider.pk,
+            "due_date": "2023-03-01",
+            "status": "open",
+            "kpi": cast.kpis["OP-01"].pk,
+        }
+        response = client.post(url("action_create", meetings[0].pk), form)
+        assert response.status_code == 200
+        errors = response.context["form"].errors
+        assert set(errors) == {"owner_organisation", "kpi"}
+        assert not Action.objects.exists()
