@@ -17,7 +17,6 @@ from datetime import date, datetime
 from decimal import ROUND_FLOOR, Decimal
 from pathlib import Path
 
-from django.apps import apps
 from django.contrib.staticfiles import finders
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -30,7 +29,7 @@ from kpis import charts
 from kpis.models import Measure, ObaClass
 from psis.rag import DEFAULT_TOLERANCE, Rag, Trend
 from psis.targets import format_number
-from reports.models import Figure, Return
+from reports.models import Figure, Return, ReturnComment
 
 logger = logging.getLogger(__name__)
 
@@ -403,17 +402,10 @@ def _return_row(summary) -> ReturnRow:
 
 
 def _review_thread(returns: list[Return]) -> dict[int, list[dict]]:
-    """Commissioners' comments on the returns (queries, acceptance) and the provider's answers.
-
-    Looked up by name: the review thread's model belongs to the returns app.
-    """
-    try:
-        model = apps.get_model("reports", "ReturnComment")
-    except LookupError:
-        return {}
+    """Commissioners' comments on the returns (queries, acceptance) and the provider's answers."""
     pathway_of = {r.pk: r.pathway_id for r in returns}
     comments = (
-        model.objects.filter(ret_id__in=list(pathway_of))
+        ReturnComment.objects.filter(ret_id__in=list(pathway_of))
         .exclude(text="")
         .select_related("author", "kpi")
         .order_by("created_at", "pk")

@@ -20,8 +20,9 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from contracts.models import Action, Meeting, ReportingPeriod
+from kpis.services import rag_override_create
 from reports import pack
-from reports.models import BreakdownFigure, Figure, Return
+from reports.models import BreakdownFigure, Figure, Return, ReturnComment
 from reports.pack_xlsx import pack_xlsx_bytes
 from tests.cast import build_cast
 
@@ -143,6 +144,20 @@ def built(django_db_setup, django_db_blocker):
         cast = build_cast()
         make_returns(cast)
         make_meetings(cast)
+        rag_override_create(
+            kpi=cast.kpis["AC-01"],
+            period=period_of(cast.contract, 1, 3),
+            rag="green",
+            reason="Two carers' groups moved online; counts lag",
+            user=cast.commissioner,
+        )
+        ReturnComment.objects.create(
+            ret=Return.objects.get(pathway=cast.spa, period=period_of(cast.contract, 1, 3)),
+            kpi=cast.kpis["SPA-02"],
+            kind=ReturnComment.Kind.QUERY,
+            text="Please explain the fall in income <script>alert(1)</script>",
+            author=cast.commissioner,
+        )
         result = pack.build_pack(cast.contract, period_of(cast.contract, 1, 3), marking="DRAFT")
         codes = [code for code in cast.kpis if not code.startswith("OP-")]
         transaction.set_rollback(True)
@@ -170,7 +185,7 @@ class TestPdf:
         rows = {row.code: row for section in built.data.all_sections for row in section.rows}
         assert rows["SPA-01"].rag_word == "Green"
         assert rows["SPA-02"].rag_word == "Red"
-        assert rows["AC-01"].rag_word == "Amber"
+        assert rows["AC-01"].rag_word == "Green" and rows["AC-01"].overridden
         lines = pdf_text(built.pdf, layout=True).splitlines()
 
         def line_of(code):
@@ -178,16 +193,31 @@ class TestPdf:
 
         assert "Green" in line_of("SPA-01")
         assert "Red" in line_of("SPA-02")
-        assert "Amber" in line_of("AC-01")
+        assert "Green†" in line_of("AC-01")
 
     def test_changes_exceptions_and_explanations(self, built):
         text = pdf_text(built.pdf)
-        changes = text[text.index("What changed since last quarter") : text.index("Returns")]
+        changes = text[text.index("What changed since last quarter") : text.index("Delivered by")]
         assert "SPA-02" in changes and "Amber" in changes and "Red" in changes
         exceptions = text[text.index("Exceptions Every KPI") :]
         assert "Income fell while the advice post was vacant." in exceptions
         assert "Carried action: review the income" in exceptions  # the action linked to SPA-02
         assert "Case study for Year 1 Q3: a carer found respite." in text
+
+    def test_commissioner_comments(self, built):
+        text = pdf_text(built.pdf)
+        comments = text[text.index("Commissioner comments and replies") :]
+        assert "Query on SPA-02: Cara Commissioner" in comments
+        assert "Please explain the fall in income <script>alert(1)</script>" in comments
+        assert "&lt;script&gt;" in built.html
+
+    def test_overrides_are_marked_with_who_when_and_why(self, built):
+        text = pdf_text(built.pdf)
+        assert "Overridden RAG" in text
+        assert (
+            "Overridden to Green by Cara Commissioner on" in text
+            and "(the rule gave Amber): Two carers' groups moved online; counts lag" in text
+        )
 
     def test_actions_carried_forward(self, built):
         text = pdf_text(built.pdf)
