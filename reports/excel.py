@@ -409,13 +409,13 @@ def read_template(data: bytes, *, stamp: Stamp, fields: set[str]) -> Reading:
         workbook = openpyxl.load_workbook(
             io.BytesIO(data), read_only=True, data_only=False, keep_links=False
         )
-    except Exception:  # noqa: BLE001 - any parser failure means the same thing to the user
+    except Exception:  # any parser failure means the same thing to the user
         raise UploadRefused(UNREADABLE) from None
     try:
         return _read(workbook, stamp, fields)
     except UploadRefused:
         raise
-    except Exception:  # noqa: BLE001
+    except Exception:
         raise UploadRefused(UNREADABLE) from None
     finally:
         workbook.close()

@@ -112,14 +112,10 @@ class ReturnForm(forms.Form):
                     self.fields[f"remove_{attachment.pk}"] = forms.BooleanField(
                         required=False, label=f"Remove {attachment.name}"
                     )
-            self.fields[spec.field("explanation")] = forms.CharField(
-                required=False,
-                label="Explanation",
-                help_text="Why the figure is where it is: needed if it is off target or moved "
-                "more than 50% since the last return.",
-                widget=forms.Textarea(attrs={"rows": 2}),
-            )
-            self.labels[spec.field("explanation")] = f"{spec.code} Explanation"
+            else:
+                # Figures get an explanation; evidence is judged by the commissioner instead.
+                self.fields[spec.field("explanation")] = self._explanation_field()
+                self.labels[spec.field("explanation")] = f"{spec.code} Explanation"
             self._personal_data_fields(spec.field("pd_confirm"), spec.field("pd_reason"), spec.code)
         self.fields[validation.COMMENTARY] = forms.CharField(
             required=False,
@@ -148,6 +144,16 @@ class ReturnForm(forms.Form):
             )
             self.labels["answer"] = "Answer"
         self.helper = _helper()
+
+    @staticmethod
+    def _explanation_field() -> forms.Field:
+        return forms.CharField(
+            required=False,
+            label="Explanation",
+            help_text="Why the figure is where it is: needed if it is off target or moved more "
+            "than 50% since the last return.",
+            widget=forms.Textarea(attrs={"rows": 2}),
+        )
 
     @staticmethod
     def _part_field(part: validation.Part) -> forms.Field:

@@ -100,7 +100,7 @@ def target_text(kpi: Kpi, period: ReportingPeriod) -> str:
 
     def shown(value: Decimal) -> str:
         if kpi.measure == Measure.MONEY:
-            return f"£{format_number(value)}"
+            return validation.pounds(value)
         if kpi.measure == Measure.PERCENTAGE:
             return f"{format_number(value)}%"
         return format_number(value)
@@ -207,7 +207,7 @@ def describe_figure(kpi: Kpi, spec: KpiSpec, values: FigureValues) -> str:
     if values.value is None:
         return "No figure"
     if kpi.measure == Measure.MONEY:
-        return f"£{format_number(values.value)}"
+        return validation.pounds(values.value)
     return format_number(values.value)
 
 
@@ -679,7 +679,9 @@ def _template_rows(ret: Return, kpis, specs, values, previous) -> list[excel.Row
         inputs = figure_inputs(spec, values.get(spec.code, FigureValues()))
         before = previous.get(spec.code)
         last = describe_figure(kpi, spec, figure_values(spec, before)) if before else "None"
-        parts = [*spec.parts(), validation.Part("explanation", "Explanation", validation.TEXT)]
+        parts = spec.parts()
+        if spec.measure != Measure.EVIDENCE:
+            parts.append(validation.Part("explanation", "Explanation", validation.TEXT))
         for part in parts:
             name = spec.field(part.key)
             rows.append(
@@ -763,7 +765,8 @@ def return_import_excel(
         fields = {validation.COMMENTARY}
         for spec in specs:
             fields.update(spec.field(p.key) for p in spec.parts())
-            fields.add(spec.field("explanation"))
+            if spec.measure != Measure.EVIDENCE:
+                fields.add(spec.field("explanation"))
         reading = excel.read_template(data, stamp=return_stamp(ret), fields=fields)
     except excel.UploadRefused as refused:
         raise UploadRejected([str(refused)]) from None
@@ -820,11 +823,19 @@ FIELD_LABELS = {
 _TEXT_FIELDS = {"narrative", "explanation", "commentary", "personal_data_reason"}
 
 
-def _shown(name: str, value) -> str:
+def _blank(value) -> bool:
+    return value is None or value is False or (isinstance(value, str) and value == "")
+
+
+def _shown(name: str, value, money: bool = False) -> str:
     if value is None or value == "":
         return "blank"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if name == "status":
+        return Return.Status(value).label
+    if money and name == "value":
+        return validation.pounds(value)
     if isinstance(value, Decimal | int):
         return format_number(Decimal(value))
     text = str(value)
@@ -842,14 +853,14 @@ class HistoryEntry:
     reason: str
 
 
-def _diff(old, new, fields: Iterable[str]) -> list[str]:
+def _diff(old, new, fields: Iterable[str], money: bool = False) -> list[str]:
     lines = []
     for name in fields:
         before = getattr(old, name, None) if old is not None else None
         after = getattr(new, name, None)
-        if before != after and not (before in (None, "") and after in (None, "")):
+        if before != after and not (_blank(before) and _blank(after)):
             label = FIELD_LABELS.get(name, name.replace("_", " "))
-            lines.append(f"{label}: {_shown(name, before)} → {_shown(name, after)}")
+            lines.append(f"{label}: {_shown(name, before, money)} → {_shown(name, after, money)}")
     return lines
 
 
@@ -868,7 +879,13 @@ def return_history(ret: Return, *, since=None) -> list[HistoryEntry]:
     for record in Figure.history.filter(ret_id=ret.pk).values("id", "kpi__code"):
         codes.setdefault(record["id"], record["kpi__code"])
 
-    def collect(records, what_of, fields):
+    money = set(
+        Kpi.objects.filter(pathway_id=ret.pathway_id, measure=Measure.MONEY).values_list(
+            "code", flat=True
+        )
+    )
+
+    def collect(records, what_of, fields, in_pounds=lambda record: False):
         previous: dict[int, object] = {}
         for record in records:
             old = previous.get(record.id)
@@ -876,7 +893,10 @@ def return_history(ret: Return, *, since=None) -> list[HistoryEntry]:
             if since is not None and record.history_date <= since:
                 continue
             what = what_of(record)
-            changes = ["removed"] if record.history_type == "-" else _diff(old, record, fields)
+            if record.history_type == "-":
+                changes = ["removed"]
+            else:
+                changes = _diff(old, record, fields, in_pounds(record))
             if not changes:
                 continue
             entries.append(
@@ -904,6 +924,7 @@ def return_history(ret: Return, *, since=None) -> list[HistoryEntry]:
         .order_by("id", "history_date"),
         lambda r: codes.get(r.id, "Figure"),
         [*_FIGURE_FIELDS, "rating"],
+        lambda r: codes.get(r.id) in money,
     )
     categories = dict(
         KpiCategory.objects.filter(kpi__pathway_id=ret.pathway_id).values_list("pk", "name")
@@ -972,12 +993,7 @@ class Slot:
 
     @property
     def state_label(self) -> str:
-        label = "Not started" if self.ret is None else self.ret.get_status_display()
-        if self.is_overdue:
-            return f"{label}: late"
-        if self.ret is not None and self.ret.is_late and self.ret.status != "draft":
-            return f"{label} (late)"
-        return label
+        return "Not started" if self.ret is None else self.ret.get_status_display()
 
 
 def return_slots(

@@ -161,7 +161,7 @@ class Parsed:
 # ---- Reading typed values -------------------------------------------------------------------
 
 
-class _Invalid(Exception):
+class InvalidInput(Exception):
     def __init__(self, message: str):
         self.message = message
 
@@ -179,10 +179,10 @@ def parse_whole(text: str) -> int | None:
     if cleaned == "":
         return None
     if not re.fullmatch(r"\d+(\.0*)?", cleaned):
-        raise _Invalid(WHOLE_MESSAGE)
+        raise InvalidInput(WHOLE_MESSAGE)
     number = int(Decimal(cleaned))
     if number > LARGEST:
-        raise _Invalid(TOO_LARGE_MESSAGE)
+        raise InvalidInput(TOO_LARGE_MESSAGE)
     return number
 
 
@@ -192,19 +192,19 @@ def _parse_decimal(text: str, *, pounds: bool) -> Decimal | None:
         return None
     message = POUNDS_MESSAGE if pounds else DECIMAL_MESSAGE
     if not re.fullmatch(r"\d+(\.\d*)?|\.\d+", cleaned):
-        raise _Invalid(message)
+        raise InvalidInput(message)
     try:
         number = Decimal(cleaned)
     except InvalidOperation:
-        raise _Invalid(message) from None
+        raise InvalidInput(message) from None
     if number != number.quantize(Decimal("0.01")):
-        raise _Invalid(
+        raise InvalidInput(
             "Enter pounds and pence, with no more than 2 decimal places"
             if pounds
             else "Enter a number with no more than 2 decimal places"
         )
     if number > LARGEST:
-        raise _Invalid(TOO_LARGE_MESSAGE)
+        raise InvalidInput(TOO_LARGE_MESSAGE)
     return number.quantize(Decimal("0.01")) if number != number.to_integral() else number
 
 
@@ -222,7 +222,7 @@ def parse_tick(value) -> bool:
         return True
     if text in _FALSE or value is False:
         return False
-    raise _Invalid("Enter Yes or No")
+    raise InvalidInput("Enter Yes or No")
 
 
 def _text(raw: Mapping[str, object], name: str) -> str:
@@ -246,7 +246,7 @@ def _personal_data_problems(
     reason = _text(raw, reason_field)
     try:
         confirmed = parse_tick(raw.get(confirm_field))
-    except _Invalid:
+    except InvalidInput:
         confirmed = False
     found = False
     problems = []
@@ -299,7 +299,7 @@ def parse_return(
                     parsed[part.key] = parse_tick(raw.get(name))
                 else:
                     parsed[part.key] = _PARSERS[part.kind](raw.get(name) or "")
-            except _Invalid as invalid:
+            except InvalidInput as invalid:
                 problems.append(Problem(name, invalid.message, spec.code))
                 parsed[part.key] = None
         values.explanation = _text(raw, spec.field("explanation"))
@@ -398,11 +398,19 @@ def moved_too_far(previous: Decimal | None, current: Decimal | None) -> Decimal 
     return move if move > MOVE_THRESHOLD else None
 
 
+def pounds(amount: Decimal | int) -> str:
+    """£75,000 for whole pounds, £75,000.50 otherwise (never £75,000.5)."""
+    amount = Decimal(amount)
+    if amount == amount.to_integral():
+        return f"£{amount:,.0f}"
+    return f"£{amount:,.2f}"
+
+
 def _shown(spec: KpiSpec, number: Decimal) -> str:
     if spec.measure == PERCENTAGE:
         return f"{format_number(number, places=1)}%"
     if spec.measure == MONEY:
-        return f"£{format_number(number)}"
+        return pounds(number)
     return format_number(number)
 
 

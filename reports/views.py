@@ -131,7 +131,8 @@ def _blocks(ret: Return, form: ReturnForm | None, comments) -> list[KpiBlock]:
                 block.fields = []
                 block.evidence_fields.insert(1, form[spec.field("files")])
                 block.remove_fields = [form[f"remove_{a.pk}"] for a in block.attachments]
-            block.explanation = form[spec.field("explanation")]
+            if not block.is_evidence:
+                block.explanation = form[spec.field("explanation")]
             block.pd_confirm = form[spec.field("pd_confirm")]
             block.pd_reason = form[spec.field("pd_reason")]
             block.pd_open = bool(
@@ -142,6 +143,7 @@ def _blocks(ret: Return, form: ReturnForm | None, comments) -> list[KpiBlock]:
                 or any(
                     "personal data" in str(e) or "looks like" in str(e)
                     for f in [*block.fields, *block.evidence_fields, block.explanation]
+                    if f is not None
                     for e in f.errors
                 )
             )
@@ -156,11 +158,11 @@ def _running_total(spec: KpiSpec, values: FigureValues, form) -> str:
         for key, _ in spec.categories:
             try:
                 counts.append(validation.parse_whole(form.data.get(spec.field(f"cat_{key}"), "")))
-            except Exception:  # noqa: BLE001 - a typo counts as nothing here; the form says why
+            except validation.InvalidInput:  # a typo counts as nothing here; the form says why
                 counts.append(None)
         try:
             total = validation.parse_whole(form.data.get(spec.field("total"), ""))
-        except Exception:  # noqa: BLE001
+        except validation.InvalidInput:
             total = None
     else:
         counts, total = list(values.categories.values()), values.total
@@ -279,6 +281,13 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
         )
     except services.StaleReturn as stale:
         fresh = access.get_return_for_user(request.user, reference, pathway, quarter)
+        if fresh.is_locked:
+            messages.info(
+                request,
+                f"Your changes were not saved: this return was "
+                f"{fresh.get_status_display().lower()} meanwhile and is locked.",
+            )
+            return redirect(_url(fresh))
         form = _form(fresh, _with_version(request.POST, fresh.version), request.FILES)
         form.is_valid()
         messages.error(request, str(stale))
