@@ -135,7 +135,12 @@ class Kpi(models.Model):
 
     @property
     def asks_each_month(self) -> bool:
-        return self.target_period == TargetPeriod.MONTHLY and self.measure == Measure.COUNT
+        """A monthly minimum reported each quarter: the return asks for each month's figure."""
+        return (
+            self.target_period == TargetPeriod.MONTHLY
+            and self.measure == Measure.COUNT
+            and self.frequency == Frequency.QUARTERLY
+        )
 
     def is_due(self, period) -> bool:
         """Annual KPIs are asked for once, in the last quarter of the contract year."""
