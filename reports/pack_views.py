@@ -40,7 +40,8 @@ def _packs_for(user, contract):
         "period", "requested_by", "finalised_by"
     )
     if not access.can_review(user, contract):
-        packs = packs.filter(status=MeetingPack.Status.FINAL)
+        # Everyone else sees final packs once they are ready to download.
+        packs = packs.filter(status=MeetingPack.Status.FINAL, job_status=MeetingPack.JobStatus.DONE)
     return list(packs.order_by("-period__start", "-status", "-requested_at"))
 
 

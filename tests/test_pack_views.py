@@ -303,6 +303,14 @@ class TestAccess:
         assert client.get(url("pack_download", final.pk, "pdf")).status_code == 200
         assert url("pack", final.pk) in client.get(url("list")).content.decode()
 
+    def test_a_final_pack_still_being_built_is_not_listed_for_readers(self, cast, client_for):
+        building = MeetingPack.objects.create(
+            contract=cast.contract, period=period_of(cast.contract, 1, 2), status="final"
+        )
+        listing = client_for(cast.officer).get(url("list")).content.decode()
+        assert url("pack", building.pk) not in listing
+        assert "No final packs yet." in listing
+
     def test_another_organisation_gets_not_found(self, cast, final, client_for):
         client = client_for(cast.outsider)
         for path in (
