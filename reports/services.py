@@ -335,8 +335,10 @@ def _require_reviewer(user: User, ret: Return) -> None:
 
 
 def _lock(ret: Return) -> Return:
+    """The return, re-read with its row locked until the transaction ends (only its own row:
+    locking the joined contract would make every pathway's save wait for the others)."""
     return (
-        Return.objects.select_for_update()
+        Return.objects.select_for_update(of=("self",))
         .select_related("pathway__contract", "period")
         .get(pk=ret.pk)
     )

@@ -562,3 +562,43 @@ def test_officers_read_the_return_but_get_no_form(cast, as_user):
     page = text(as_user(cast.officer).get(url()))
     assert "1,250" in page and 'id="return-form"' not in page
     assert "Review this return" not in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_people_saving_at_once_one_wins_and_the_other_is_told(cast):
+    """Real concurrency needs a database with row locks: PostgreSQL (set DATABASE_URL)."""
+    import threading
+
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row-lock concurrency is checked on PostgreSQL (set DATABASE_URL)")
+    period = ReportingPeriod.objects.get(contract=cast.contract, year=1, quarter=1)
+    ret = Return(pathway=cast.spa, period=period, version=0)
+    specs = services.return_specs(ret)[1]
+    ret = services.return_save_draft(
+        ret=ret, user=cast.lead, data=validation.parse_return(specs, spa_data(cast)), version=0
+    )
+    outcomes = []
+    barrier = threading.Barrier(2)
+
+    def save(value):
+        data = validation.parse_return(specs, spa_data(cast, **{"SPA-01__value": value}))
+        barrier.wait()
+        try:
+            services.return_save_draft(
+                ret=Return.objects.get(pk=ret.pk), user=cast.lead, data=data, version=ret.version
+            )
+            outcomes.append("saved")
+        except services.StaleReturn:
+            outcomes.append("stale")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=save, args=(v,)) for v in ("111", "222")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["saved", "stale"]
+    assert the_return(cast).version == ret.version + 1
