@@ -291,12 +291,15 @@ def _figure_values(shown_ids: list[int]) -> dict:
     }
 
 
-_FIGURE_FIELDS = (
-    "kpi_id",
-    "ret__period_id",
-    "numerator",
-    "denominator",
-    "cases",
+# The columns of a figure row, as read by _load (values_list: tuples are cheapest to read).
+_FIGURE_COLUMNS = ("kpi_id", "ret__period_id", "numerator", "denominator", "cases")
+_DETAIL = (
+    "month_1_pence",
+    "month_2_pence",
+    "month_3_pence",
+    "shown_narrative",
+    "shown_explanation",
+    "shown_rating",
 )
 
 
@@ -317,7 +320,7 @@ def _load(
     }
     submitted = [r.pk for r in returns.values() if r.status in SUBMITTED]
     kpi_ids = [k.pk for k in kpis]
-    figure_rows: list[dict] = []
+    figure_rows: list[tuple] = []
     breakdown_rows: list[dict] = []
     if submitted and kpi_ids:
         # Query: every figure of those KPIs in the submitted returns of the window.
@@ -326,7 +329,7 @@ def _load(
             Figure.objects.filter(ret_id__in=submitted, kpi_id__in=kpi_ids)
             .order_by()
             .annotate(**annotations)
-            .values(*_FIGURE_FIELDS, *annotations)
+            .values_list(*_FIGURE_COLUMNS, "value_pence", *_DETAIL)
         )
         breakdown_kpis = [k.pk for k in kpis if k.measure == Measure.BREAKDOWN]
         if breakdown_kpis:
@@ -345,7 +348,13 @@ def _load(
             (o.kpi_id, o.period_id): o
             for o in RagOverride.objects.for_results(kpi_ids, [p.pk for p in override_periods])
         }
-    figures = {(row["kpi_id"], row["ret__period_id"]): row for row in figure_rows}
+    shown = {p.pk for p in override_periods}
+    # The words and monthly figures of the quarters shown (the rest only feed sums and charts).
+    figures = {
+        (row[0], row[1]): dict(zip(_DETAIL, row[6:], strict=True))
+        for row in figure_rows
+        if row[1] in shown
+    }
     categories: dict[tuple[int, int], dict[int, int]] = {}
     for row in breakdown_rows:
         key = (row["figure__kpi_id"], row["figure__ret__period_id"])
@@ -386,26 +395,25 @@ _SUM_COLUMNS = ["amount", "num", "den", "cases", "weighted"]
 def _sums(
     kpis: list[Kpi],
     window: list[ReportingPeriod],
-    figure_rows: list[dict],
+    figure_rows: list[tuple],
     breakdown_rows: list[dict],
 ) -> dict[tuple[int, int], _Sums]:
     """Quarter and year-to-date sums per (KPI, quarter), by the KPI's shape (see _Sums)."""
     place = {p.pk: p.index for p in window}
     annual = {k.pk for k in kpis if k.frequency == Frequency.ANNUAL}
     # An annual KPI's one figure is the one in the contract year's last quarter.
-    rows = [
-        r for r in figure_rows if r["kpi_id"] not in annual or place[r["ret__period_id"]] % 4 == 3
-    ]
+    rows = [r for r in figure_rows if r[0] not in annual or place[r[1]] % 4 == 3]
     if not rows:
         return {}
+    kpi, period, num, den, cases, value = list(zip(*rows, strict=False))[:6]
     frame = pd.DataFrame(
         {
-            "kpi": [r["kpi_id"] for r in rows],
-            "period": [r["ret__period_id"] for r in rows],
-            "value": pd.array([r["value_pence"] for r in rows], dtype="Int64"),
-            "num": pd.array([r["numerator"] for r in rows], dtype="Int64"),
-            "den": pd.array([r["denominator"] for r in rows], dtype="Int64"),
-            "cases": pd.array([r["cases"] for r in rows], dtype="Int64"),
+            "kpi": kpi,
+            "period": period,
+            "value": pd.array(value, dtype="Int64"),
+            "num": pd.array(num, dtype="Int64"),
+            "den": pd.array(den, dtype="Int64"),
+            "cases": pd.array(cases, dtype="Int64"),
         }
     )
     frame["measure"] = frame["kpi"].map({k.pk: k.measure for k in kpis})
@@ -658,8 +666,11 @@ def _categories_judgement(
     )
 
 
-def _judge_rule(kpi, period, ctx, figure, sums, actual, ytd, targets_):
-    """(headline judgement, headline text, quarter judgement, quarter text, basis)."""
+def _judge_rule(kpi, period, ctx, figure, sums, actual, ytd, targets_, explain=True):
+    """(headline judgement, headline text, quarter judgement, quarter text, basis).
+
+    ``explain=False`` skips writing the sentences (for the previous quarter's RAG).
+    """
     quarter_t, ytd_t, _, how = targets_
     basis = _basis(kpi)
     polarity = Polarity(kpi.polarity)
@@ -693,13 +704,15 @@ def _judge_rule(kpi, period, ctx, figure, sums, actual, ytd, targets_):
         qj, text = _categories_judgement(kpi, counts, quarter_t, tol)
         return qj, text, qj, text, basis
     if basis == "year":
-        text = _sentence(kpi, "Year", qj, how)
+        text = _sentence(kpi, "Year", qj, how) if explain else ""
         return qj, text, qj, text, basis
+    yj = judge(ytd, ytd_t, polarity=polarity, tolerance=tol)
+    if not explain:
+        return (yj if basis == "ytd" else qj), "", qj, "", basis
     not_pro_rated = kpi.measure in (Measure.PERCENTAGE, Measure.AVERAGE) or (
         kpi.target_period == TargetPeriod.NONE
     )
     q_text = _sentence(kpi, "Quarter", qj)
-    yj = judge(ytd, ytd_t, polarity=polarity, tolerance=tol)
     if not_pro_rated:
         y_text = _sentence(kpi, "YTD", yj)
     else:
@@ -736,7 +749,7 @@ class _Rule:
     reported: bool = True
 
 
-def _rule(kpi, period, ctx, figure, sums, actual, ytd, targets_) -> _Rule:
+def _rule(kpi, period, ctx, figure, sums, actual, ytd, targets_, explain=True) -> _Rule:
     basis = _basis(kpi)
     key = (kpi.pk, period.pk)
     if not kpi.is_due(period):
@@ -761,7 +774,9 @@ def _rule(kpi, period, ctx, figure, sums, actual, ytd, targets_) -> _Rule:
         else:
             text = f"Due but the return was not submitted by {period.due_date:%d/%m/%Y} → Missing"
         return _Rule(Rag.MISSING, Rag.MISSING, text, text, basis, reported=False)
-    hj, text, qj, q_text, basis = _judge_rule(kpi, period, ctx, figure, sums, actual, ytd, targets_)
+    hj, text, qj, q_text, basis = _judge_rule(
+        kpi, period, ctx, figure, sums, actual, ytd, targets_, explain
+    )
     return _Rule(hj.rag, qj.rag, text, q_text, basis, _pct(hj))
 
 
@@ -855,6 +870,19 @@ def _result(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> KpiResult:
         categories=categories,
         missing_quarters=missing_quarters,
     )
+
+
+def _headline_rag(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> Rag:
+    """The RAG shown for a KPI in a quarter (the override's, else the rule's), without the
+    explanation, trend or history: for "what changed since the previous quarter"."""
+    key = (kpi.pk, period.pk)
+    if key in ctx.data.overrides:
+        return Rag(ctx.data.overrides[key].rag)
+    sums = ctx.data.sums.get(key)
+    actual, ytd, _ = _quarter_and_ytd(kpi, sums)
+    targets_ = _targets(kpi, period, ctx)
+    figure = ctx.data.figures.get(key)
+    return _rule(kpi, period, ctx, figure, sums, actual, ytd, targets_, explain=False).rag
 
 
 def _missing_quarters(kpi, period, ctx, reported: int) -> tuple[str, ...]:
@@ -960,10 +988,10 @@ def contract_results(
     for kpi in kpis:
         result = _result(kpi, period, ctx)
         by_pathway_id[kpi.pathway_id].append(result)
-        if previous is not None:
-            before = _result(kpi, previous, ctx)
-            if result.rag in BANDS and before.rag in BANDS and result.rag != before.rag:
-                changes.append((result, before.rag))
+        if previous is not None and result.rag in BANDS:
+            before = _headline_rag(kpi, previous, ctx)
+            if before in BANDS and before != result.rag:
+                changes.append((result, before))
     by_pathway = [(p, by_pathway_id[p.pk]) for p in pathway_list]
     everything = [r for _, rs in by_pathway for r in rs]
     rag_counts = {

@@ -86,6 +86,57 @@ def test_annual_count_is_judged_ytd_against_pro_rata_target(cast, ytd, rag):
     assert r.annual_target == D(5000)
 
 
+def _shape(cast, shape):
+    """A KPI of SPA in one of the shapes, and the figure fields that report ``value``."""
+    match shape:
+        case "money quarterly":
+            return cast.kpis["SPA-02"], lambda v: {"value": v}
+        case "percentage":
+            k = kpi(cast.spa, "SPA-80", "percentage", target=90, period="none")
+            return k, lambda v: {"numerator": int(v * 10), "denominator": 1000}
+        case "average":
+            k = kpi(cast.spa, "SPA-81", "average", target=6, period="none")
+            return k, lambda v: {"value": v, "cases": 10}
+        case "weekly":
+            return kpi(cast.spa, "SPA-82", target=10, period="weekly"), lambda v: {"value": v}
+        case "annual frequency":
+            k = kpi(cast.spa, "SPA-83", target=365, frequency="annual")
+            return k, lambda v: {"value": v}
+
+
+@pytest.mark.parametrize(
+    ("shape", "quarter", "value", "rag"),
+    [
+        ("money quarterly", 1, D(75000), Rag.GREEN),
+        ("money quarterly", 1, D("74999.99"), Rag.AMBER),
+        ("money quarterly", 1, D(67500), Rag.AMBER),
+        ("money quarterly", 1, D("67499.99"), Rag.RED),
+        ("percentage", 1, D(90), Rag.GREEN),
+        ("percentage", 1, D("89.9"), Rag.AMBER),
+        ("percentage", 1, D(81), Rag.AMBER),
+        ("percentage", 1, D("80.9"), Rag.RED),
+        ("average", 1, D(6), Rag.GREEN),
+        ("average", 1, D("5.99"), Rag.AMBER),
+        ("average", 1, D("5.4"), Rag.AMBER),
+        ("average", 1, D("5.39"), Rag.RED),
+        # 10 a week × 92 days / 7 = 131.43 in Year 1 Q1; 90% of it is 118.29
+        ("weekly", 1, D(132), Rag.GREEN),
+        ("weekly", 1, D(131), Rag.AMBER),
+        ("weekly", 1, D(119), Rag.AMBER),
+        ("weekly", 1, D(118), Rag.RED),
+        ("annual frequency", 4, D(365), Rag.GREEN),
+        ("annual frequency", 4, D(364), Rag.AMBER),
+        ("annual frequency", 4, D("328.5"), Rag.AMBER),
+        ("annual frequency", 4, D(328), Rag.RED),
+    ],
+)
+def test_every_shape_at_both_sides_of_each_threshold(cast, shape, quarter, value, rag):
+    k, fields = _shape(cast, shape)
+    fig(cast, k, 1, quarter, **fields(value))
+    r = result(cast, k, 1, quarter)
+    assert r.rag == rag, r.explanation
+
+
 def test_explanation_states_the_rule_and_the_numbers(cast):
     fig(cast, "SPA-01", 1, 1, value=D(1130))
     r = result(cast, "SPA-01", 1, 1)
