@@ -602,3 +602,29 @@ def test_two_people_saving_at_once_one_wins_and_the_other_is_told(cast):
         t.join()
     assert sorted(outcomes) == ["saved", "stale"]
     assert the_return(cast).version == ret.version + 1
+
+
+def test_the_return_page_does_not_query_per_kpi(cast, as_user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kpis.models import Kpi, KpiCategory
+
+    client = as_user(cast.lead)
+    post(client, cast, "submit", **spa_data(cast))
+    services.return_query(ret=the_return(cast), user=cast.commissioner, comment="Check")
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url()).status_code == 200
+        return len(queries)
+
+    before = count()
+    for i, measure in enumerate(["count", "money", "percentage", "average", "breakdown"]):
+        kpi = Kpi.objects.create(
+            pathway=cast.spa, code=f"SPA-1{i}", section="More", description="More", measure=measure
+        )
+        if measure == "breakdown":
+            KpiCategory.objects.create(kpi=kpi, name="One")
+    assert count() == before
+    assert before < 40, before  # session, user, access checks, the return, KPIs, figures, thread
