@@ -141,14 +141,13 @@ class TestGenerate:
         assert "could not be built" in made.message
         assert not made.pdf
 
-    def test_queued_in_the_database_and_run_by_the_worker(
-        self, cast, quarter, settings, django_capture_on_commit_callbacks
-    ):
+    # The worker closes database connections, which a test wrapped in a transaction cannot take.
+    @pytest.mark.django_db(transaction=True)
+    def test_queued_in_the_database_and_run_by_the_worker(self, cast, quarter, settings):
         settings.TASKS = DATABASE
-        with django_capture_on_commit_callbacks(execute=True):
-            made = pack_tasks.pack_generate(
-                contract=cast.contract, period=quarter, user=cast.commissioner
-            )
+        made = pack_tasks.pack_generate(
+            contract=cast.contract, period=quarter, user=cast.commissioner
+        )
         made.refresh_from_db()
         assert made.job_status == MeetingPack.JobStatus.QUEUED and made.task_id
         call_command("db_worker", "--batch", "--no-startup-delay", stdout=io.StringIO())
