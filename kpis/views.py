@@ -30,9 +30,11 @@ FORMATS = ("csv", "xlsx")
 # --- shared helpers ------------------------------------------------------------------------------
 
 
-def _period(request: HttpRequest, contract: Contract, all_periods) -> ReportingPeriod:
-    """The quarter asked for (?quarter=Y2Q3 or 2024/25 Q1), else the default one."""
-    label = request.GET.get("quarter", "").strip()
+def _period(
+    request: HttpRequest, contract: Contract, all_periods, label: str | None = None
+) -> ReportingPeriod:
+    """The quarter asked for (``label``, else ?quarter=Y2Q3 or 2024/25 Q1), else the default."""
+    label = (label if label is not None else request.GET.get("quarter", "")).strip()
     if not label:
         period = results.default_period(contract, all_periods)
         if period is None:
@@ -253,11 +255,11 @@ def pathway_download(request: HttpRequest, reference: str, code: str, fmt: str) 
 # --- KPI -----------------------------------------------------------------------------------------
 
 
-def _kpi_page(request, reference, code, *, form=None, status=200) -> HttpResponse:
+def _kpi_page(request, reference, code, *, quarter=None, form=None, status=200) -> HttpResponse:
     contract = access.get_contract_for_user(request.user, reference)
     kpi = _kpi_for(request.user, contract, code)
     all_periods = results.contract_periods(contract)
-    period = _period(request, contract, all_periods)
+    period = _period(request, contract, all_periods, quarter)
     history = results.kpi_history(kpi, upto_period=period, all_periods=all_periods)
     current = history[-1]
     shown = [r for r in history if r.due]
@@ -328,13 +330,7 @@ def override_create(request: HttpRequest, reference: str, code: str) -> HttpResp
     form = RagOverrideForm(request.POST)
     if form.is_valid():
         all_periods = results.contract_periods(contract)
-        try:
-            quarter = contract.parse_quarter(form.cleaned_data["quarter"])
-            period = next(
-                p for p in all_periods if (p.year, p.quarter) == (quarter.year, quarter.quarter)
-            )
-        except (ValueError, StopIteration) as exc:
-            raise Http404("That quarter is outside the contract.") from exc
+        period = _period(request, contract, all_periods, form.cleaned_data["quarter"])
         try:
             services.rag_override_create(
                 kpi=kpi,
@@ -349,9 +345,8 @@ def override_create(request: HttpRequest, reference: str, code: str) -> HttpResp
             word = RagOverride.Choice(form.cleaned_data["rag"]).label
             messages.success(request, f"{kpi.code} {period.label} is now shown as {word}.")
             return redirect(_kpi_url(contract, kpi, period))
-    request.GET = request.GET.copy()
-    request.GET["quarter"] = request.POST.get("quarter", "")
-    return _kpi_page(request, reference, code, form=form, status=400)
+    quarter = request.POST.get("quarter", "")
+    return _kpi_page(request, reference, code, quarter=quarter, form=form, status=400)
 
 
 @require_POST

@@ -404,3 +404,11 @@ def test_query_count_is_pinned_and_does_not_grow(
     _grow(data)
     with django_assert_num_queries(queries):
         assert client.get(url).status_code == 200
+
+
+def test_override_for_a_quarter_outside_the_contract_is_404(data, client_for):
+    response = client_for(data.commissioner).post(
+        _override_url(), {"rag": "green", "reason": "x", "quarter": "Y9Q1"}
+    )
+    assert response.status_code == 404
+    assert not RagOverride.objects.exists()
