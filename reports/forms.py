@@ -9,6 +9,8 @@ from reports import validation
 from reports.validation import KpiSpec
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+# django-simple-history keeps a change reason in up to 100 characters: never cut one short.
+REASON_LENGTH = 100
 ATTACHMENT_TYPES = {
     ".pdf",
     ".doc",
@@ -131,7 +133,9 @@ class ReturnForm(forms.Form):
             self.fields[validation.CHANGE_REASON] = forms.CharField(
                 required=False,
                 label="Why are you changing figures already submitted?",
-                help_text="Needed if you change any figure. It is kept with the return's history.",
+                help_text="Needed if you change any figure. It is kept with the return's history "
+                f"(up to {REASON_LENGTH} characters).",
+                max_length=REASON_LENGTH,
                 widget=forms.Textarea(attrs={"rows": 2}),
             )
             self.labels[validation.CHANGE_REASON] = "Reason for changes"
@@ -250,7 +254,9 @@ class ExcelUploadForm(forms.Form):
             self.fields[validation.CHANGE_REASON] = forms.CharField(
                 required=False,
                 label="Why are you changing figures already submitted?",
-                help_text="Needed if the upload changes any figure.",
+                help_text=f"Needed if the upload changes any figure (up to {REASON_LENGTH} "
+                "characters).",
+                max_length=REASON_LENGTH,
                 widget=forms.Textarea(attrs={"rows": 2}),
             )
         self.helper = _helper()

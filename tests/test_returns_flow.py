@@ -628,3 +628,15 @@ def test_the_return_page_does_not_query_per_kpi(cast, as_user):
             KpiCategory.objects.create(kpi=kpi, name="One")
     assert count() == before
     assert before < 40, before  # session, user, access checks, the return, KPIs, figures, thread
+
+
+def test_a_change_reason_longer_than_history_keeps_is_refused_not_cut(cast, as_user):
+    client = as_user(cast.lead)
+    post(client, cast, "submit", **spa_data(cast))
+    services.return_query(ret=the_return(cast), user=cast.commissioner, comment="Check")
+    response = post(
+        client, cast, **spa_data(cast, **{"SPA-01__value": "1", "change_reason": "x" * 101})
+    )
+    assert response.status_code == 400
+    assert "Ensure this value has at most 100 characters (it has 101)." in text(response)
+    assert figure(cast, "SPA-01").value == 1250
