@@ -17,9 +17,11 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.db.models import Q
 
+from contracts.demo_meetings import seed_demo_meetings
 from contracts.models import Contract, Organisation, ReportingPeriod, User
 from contracts.services import contract_sync_periods
 from kpis import reference_data
+from kpis.demo import seed_demo_overrides
 from kpis.models import (
     Frequency,
     Kpi,
@@ -32,7 +34,7 @@ from kpis.models import (
 )
 from pathways.models import Pathway
 from psis import periods, rag, targets
-from reports.models import BreakdownFigure, Figure, Return
+from reports.models import BreakdownFigure, Figure, Return, ReturnComment
 
 DEFAULT_SEED = 2022
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (published on purpose: demo accounts only)
@@ -555,6 +557,11 @@ def _make_return(
         reason = "Accepted" if accepted else QUERY_REASON
         _save(ret, ret.reviewed_at, reviewer, reason)
         last_event = ret.reviewed_at
+        if not accepted:
+            comment = ReturnComment.objects.create(
+                ret=ret, kind=ReturnComment.Kind.QUERY, text=QUERY_REASON, author=reviewer
+            )
+            ReturnComment.objects.filter(pk=comment.pk).update(created_at=ret.reviewed_at)
     # Timestamps the database sets itself would otherwise say the demo was made today.
     Return.objects.filter(pk=ret.pk).update(created_at=started_at, updated_at=last_event)
 
@@ -617,6 +624,9 @@ def seed_demo(*, seed: int = DEFAULT_SEED, catalogue_path: Path | None = None) -
                     holidays,
                     rng,
                 )
+
+    seed_demo_meetings(psis)
+    seed_demo_overrides(psis)
 
     returns = Return.objects.filter(scope)
     return DemoResult(
