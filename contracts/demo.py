@@ -388,6 +388,7 @@ def _figure(
     match kpi.measure:
         case Measure.EVIDENCE:
             figure.narrative = _text(rng.choice(EVIDENCE), rng, period, ret.pathway)
+            figure.consent_confirmed = True
             if accepted:
                 figure.rating = rng.choices(
                     [Figure.Rating.GREEN, Figure.Rating.AMBER], weights=[4, 1]

@@ -220,6 +220,8 @@ MAILERS = {
         ),
     }
 }
+# The address people use to reach the app, for links in emails (e.g. https://psis.example.gov.uk).
+PSIS_BASE_URL = env.str("PSIS_BASE_URL", default="http://127.0.0.1:8000")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="psis-monitor@localhost")
 
 LOGGING = {

@@ -36,10 +36,13 @@ def long_date(value) -> str:
 
 @register.filter
 def pounds(value) -> str:
-    """£2,850,000 (pence shown only when there are any)."""
+    """£2,850,000, or £75,000.50 when there are pence."""
     if value is None or value == "":
         return ""
-    return "£" + format_number(Decimal(value), places=2)
+    amount = Decimal(value)
+    if amount == amount.to_integral_value():
+        return "£" + format_number(amount, places=0)
+    return f"£{amount.quantize(Decimal('0.01')):,}"
 
 
 @register.filter
