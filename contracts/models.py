@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.crypto import salted_hmac
 
 from psis import periods
 
@@ -48,6 +49,9 @@ class User(AbstractUser):
         Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="people"
     )
     job_title = models.CharField(max_length=120, blank=True)
+    session_epoch = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Raised to sign the person out on every device."
+    )
 
     objects = PsisUserManager()
 
@@ -63,6 +67,14 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.get_full_name() or self.username
+
+    def get_session_auth_hash(self):
+        """Sessions carry this hash: raising session_epoch ends every session at once."""
+        return salted_hmac(
+            "contracts.User.get_session_auth_hash",
+            f"{self.password}:{self.session_epoch}",
+            algorithm="sha256",
+        ).hexdigest()
 
     @property
     def is_commissioner(self):

@@ -28,3 +28,9 @@ def contract_sync_periods(*, contract: Contract) -> list[ReportingPeriod]:
         )
         result.append(period)
     return result
+
+
+def user_sign_out_everywhere(*, user) -> None:
+    """End every session of the user, on every device (their session hash changes)."""
+    user.session_epoch += 1
+    user.save(update_fields=["session_epoch"])

@@ -4,6 +4,8 @@ from contracts import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("account/", views.account, name="account"),
+    path("account/sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
     path("contracts/<slug:reference>/", views.contract_detail, name="contract_detail"),
     path("contracts/<slug:reference>/kpis/", views.kpi_catalogue, name="kpi_catalogue"),
     path(

@@ -1,7 +1,11 @@
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
+from contracts import services as contract_services
 from kpis import catalogue
 from kpis.models import Kpi
 from psis import access, exports
@@ -21,6 +25,18 @@ def home(request: HttpRequest) -> HttpResponse:
     elif request.user.role in (request.user.Role.COMMISSIONER, request.user.Role.OFFICER):
         context["to_review"] = returns.returns_to_review(contracts)
     return render(request, "contracts/home.html", context)
+
+
+def account(request: HttpRequest) -> HttpResponse:
+    return render(request, "contracts/account.html", {"person": request.user})
+
+
+@require_POST
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    contract_services.user_sign_out_everywhere(user=request.user)
+    logout(request)
+    messages.success(request, "You have been signed out on every device. Sign in again here.")
+    return redirect("login")
 
 
 def contract_detail(request: HttpRequest, reference: str) -> HttpResponse:

@@ -69,3 +69,26 @@ def test_password_rules(password, problem):
 
 def test_a_good_password_passes():
     validate_password("plum-orchard-lantern-42")
+
+
+@pytest.mark.django_db
+def test_sign_out_everywhere_ends_sessions_on_other_devices(client, cast):
+    from django.test import Client
+
+    laptop, phone = client, Client()
+    laptop.force_login(cast.lead)
+    phone.force_login(cast.lead)
+    assert phone.get("/").status_code == 200
+
+    response = laptop.post("/account/sign-out-everywhere/")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/"
+    assert phone.get("/").status_code == 302
+    assert laptop.get("/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_sign_out_everywhere_needs_a_post(client, cast):
+    client.force_login(cast.lead)
+    assert client.get("/account/sign-out-everywhere/").status_code == 405
+    assert client.get("/account/").status_code == 200
