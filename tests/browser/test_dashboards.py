@@ -37,7 +37,9 @@ def test_commissioner_reviews_the_dashboards(page, live_server, transactional_db
     expect(page.get_by_role("heading", level=1)).to_contain_text("Year 2 Q3")
 
     # Pathway: every KPI with a chart; a RAG explanation opens from the keyboard.
-    page.locator("table.rag-matrix").get_by_role("link", name="Single Point of Access", exact=True).click()
+    page.locator("table.rag-matrix").get_by_role(
+        "link", name="Single Point of Access", exact=True
+    ).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Single Point of Access")
     summary = page.locator("tr", has_text="SPA-05").locator("summary").first
     explanation = page.locator("tr", has_text="SPA-05").locator(".rag-explanation").first
