@@ -1,0 +1,472 @@
+"""Load test: the production server on PostgreSQL, 20 virtual users for 60 seconds.
+
+Run by ``make bench`` (not by ``make test``). It
+
+1. creates a throwaway PostgreSQL database on 127.0.0.1:5432 (starting the local cluster if it is
+   down), migrates it, loads the demo (``seed_demo --force``) and collects static files into a
+   temporary STATIC_ROOT;
+2. starts the server as ``make serve`` does: ``check --deploy``, the background worker and gunicorn
+   with 3 workers, DEBUG off, a generated SECRET_KEY, on a free port of 127.0.0.1 (plain HTTP, so
+   SECURE_SSL_REDIRECT is off; requests carry ``X-Forwarded-Proto: https`` as from the council's
+   TLS proxy, so secure cookies and CSRF origin checks work as in production);
+3. drives it from a second process (``load_driver.py``): providers each saving their own draft
+   return for Y3Q1 again and again, commissioners and officers reading the dashboards, everyone
+   signed in through the real form; bounded by time and by a request count;
+4. checks the database: each draft holds the last value the server accepted for it and has been
+   saved exactly as many times as the server said (no lost update), one figure per return and KPI,
+   and no request answered with a 5xx (driver and gunicorn's access log).
+
+It prints p50/p95 per page, the request and error counts and the stale-save refusals; the p95 is
+printed against the 300 ms goal, not asserted (timing on a shared 2-core machine). The server is
+stopped and the database dropped whatever happens.
+
+Scale with LOAD_USERS (20), LOAD_SECONDS (60), LOAD_MAX_REQUESTS (20000) and LOAD_THINK
+(seconds a virtual user waits between pages, "low-high").
+"""
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+DRIVER = Path(__file__).with_name("load_driver.py")
+
+USERS = int(os.environ.get("LOAD_USERS", "20"))
+SECONDS = int(os.environ.get("LOAD_SECONDS", "60"))
+MAX_REQUESTS = int(os.environ.get("LOAD_MAX_REQUESTS", "20000"))
+THINK = tuple(float(x) for x in os.environ.get("LOAD_THINK", "0.5-1.5").split("-"))
+WEB_CONCURRENCY = 3
+GOAL_MS = 300
+
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+CONTRACT = "PSIS"
+DASHBOARD_QUARTERS = ["Y2Q2", "Y2Q3", "Y2Q4"]  # demo quarters with returns in
+DRAFT_QUARTER = (3, 1)  # after the demo: every pathway's Y3Q1 return is new
+DASHBOARDS = ("overview", "pathway", "kpi", "exceptions")
+PAGES = (*DASHBOARDS, "return edit GET", "return save POST")
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (contracts.demo's published demo password)
+READERS = ("commissioner", "officer", "ccg")
+
+SETTINGS = '''"""psis.settings with static files collected into the load test's temporary folder."""
+import os
+from pathlib import Path
+
+from psis.settings import *  # noqa: F403
+
+STATIC_ROOT = Path(os.environ["PSIS_LOAD_STATIC_ROOT"])
+'''
+
+
+def _run(cmd: list[str], env: dict, what: str, timeout: int = 600) -> str:
+    began = time.perf_counter()
+    done = subprocess.run(  # noqa: S603 (our own manage.py and tools)
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if done.returncode:
+        pytest.fail(
+            f"{what} failed ({done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
+        )
+    print(f"  {what}: {time.perf_counter() - began:.1f} s")
+    return done.stdout
+
+
+def _postgres_up() -> None:
+    """PostgreSQL at 127.0.0.1:5432, started if the local cluster is down; skip if absent."""
+    ready = shutil.which("pg_isready")
+    if ready is None:
+        pytest.skip("PostgreSQL client tools are not installed (pg_isready)")
+
+    def is_up() -> bool:
+        cmd = [ready, "-q", "-h", PG["host"], "-p", str(PG["port"])]
+        return subprocess.run(cmd, check=False, timeout=10).returncode == 0  # noqa: S603
+
+    if is_up():
+        return
+    ctl, versions = shutil.which("pg_ctlcluster"), Path("/etc/postgresql")
+    if ctl is None or not versions.is_dir():
+        pytest.skip("PostgreSQL is not running at 127.0.0.1:5432 and no local cluster to start")
+    for version in sorted(p.name for p in versions.iterdir()):
+        cmd = [ctl, "--skip-systemctl-redirect", version, "main", "start"]
+        subprocess.run(cmd, check=False, timeout=60)  # noqa: S603
+    for _ in range(30):
+        if is_up():
+            return
+        time.sleep(1)
+    pytest.skip("PostgreSQL did not start at 127.0.0.1:5432")
+
+
+def _admin(sql: str) -> None:
+    conn = psycopg2.connect(dbname="postgres", connect_timeout=10, **PG)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        conn.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, server: subprocess.Popen, seconds: int = 60) -> dict:
+    deadline = time.monotonic() + seconds
+    last = None
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"gunicorn exited with {server.returncode} before answering")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 (loopback)
+                return json.load(response)
+        except OSError as exc:
+            last = exc
+            time.sleep(0.5)
+    pytest.fail(f"{url} did not answer within {seconds} s: {last}")
+
+
+def _stop(process: subprocess.Popen | None) -> None:
+    """Stop a process this test started (and its own children: gunicorn's workers)."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def _percentile(values: list[float], p: int) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
+
+
+def _query(dsn: dict, sql: str, params=()) -> list[tuple]:
+    conn = psycopg2.connect(connect_timeout=10, **dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def _cast(dsn: dict) -> tuple[list[dict], list[str], dict]:
+    """Writers (one per pathway, each with its own Y3Q1 draft), readers and dashboard targets."""
+    pathways = _query(
+        dsn,
+        """SELECT p.code, o.short_name FROM pathways_pathway p
+           JOIN contracts_contract c ON c.id = p.contract_id
+           JOIN contracts_organisation o ON o.id = p.provider_id
+           WHERE c.reference = %s ORDER BY p."order", p.code""",
+        (CONTRACT,),
+    )
+    partner_org = _query(
+        dsn,
+        """SELECT o.short_name FROM contracts_user u
+           JOIN contracts_organisation o ON o.id = u.organisation_id
+           WHERE u.username = 'partner'""",
+    )[0][0]
+    kpis = [
+        code
+        for (code,) in _query(
+            dsn,
+            """SELECT k.code FROM kpis_kpi k JOIN pathways_pathway p ON p.id = k.pathway_id
+               JOIN contracts_contract c ON c.id = p.contract_id
+               WHERE c.reference = %s ORDER BY k.code""",
+            (CONTRACT,),
+        )
+    ]
+    year, quarter = DRAFT_QUARTER
+    started = _query(
+        dsn,
+        """SELECT count(*) FROM reports_return r
+           JOIN contracts_reportingperiod q ON q.id = r.period_id
+           JOIN contracts_contract c ON c.id = q.contract_id
+           WHERE c.reference = %s AND q.year = %s AND q.quarter = %s""",
+        (CONTRACT, year, quarter),
+    )[0][0]
+    assert started == 0, "the demo already has returns in the quarter the load test drafts"
+    n_writers = min(USERS // 2, len(pathways))
+    writers = [
+        {
+            # A delivery partner saves its own pathways; the lead provider all the others.
+            "username": "partner" if org == partner_org else "lead",
+            "pathway": code,
+            "quarter": f"Y{year}Q{quarter}",
+        }
+        for code, org in pathways[:n_writers]
+    ]
+    readers = [READERS[i % len(READERS)] for i in range(USERS - n_writers)]
+    dashboards = {
+        "contract": CONTRACT,
+        "quarters": DASHBOARD_QUARTERS,
+        "pathways": [code for code, _ in pathways],
+        "kpis": kpis,
+    }
+    return writers, readers, dashboards
+
+
+def _check_database(dsn: dict, drafts: list[dict]) -> tuple[list[str], int]:
+    """Lost updates (each a message) and the number of duplicated (return, KPI) figures."""
+    lost = []
+    year, quarter = DRAFT_QUARTER
+    for d in drafts:
+        code = d["field"].rpartition("__")[0] if d["field"] else ""
+        rows = _query(
+            dsn,
+            """SELECT r.version, f.value FROM reports_return r
+               JOIN pathways_pathway p ON p.id = r.pathway_id
+               JOIN contracts_contract c ON c.id = p.contract_id
+               JOIN contracts_reportingperiod q ON q.id = r.period_id
+               LEFT JOIN kpis_kpi k ON k.pathway_id = p.id AND k.code = %s
+               LEFT JOIN reports_figure f ON f.ret_id = r.id AND f.kpi_id = k.id
+               WHERE c.reference = %s AND p.code = %s AND q.year = %s AND q.quarter = %s""",
+            (code, CONTRACT, d["pathway"], year, quarter),
+        )
+        what = f"{d['pathway']} {d['quarter']} {code}"
+        if d["accepted"] is None:
+            if rows and not d["uncertain"]:
+                lost.append(f"{what}: stored although the server accepted no save")
+            continue
+        if not rows:
+            lost.append(f"{what}: no return stored after {d['accepted_saves']} accepted saves")
+            continue
+        version, value = rows[0]
+        allowed = {Decimal(d["accepted"]), *(Decimal(v) for v in d["uncertain"])}
+        if value is None or Decimal(value) not in allowed:
+            lost.append(f"{what}: stored {value}, the server last accepted {d['accepted']}")
+        # The first save creates the return (version 1) and, with its figure, raises it to 2;
+        # every later accepted save changed the figure, so raised it by exactly one.
+        if not d["uncertain"] and version != d["accepted_saves"] + 1:
+            lost.append(f"{what}: version {version} after {d['accepted_saves']} accepted saves")
+    duplicates = _query(
+        dsn,
+        """SELECT count(*) FROM (SELECT ret_id, kpi_id FROM reports_figure
+           GROUP BY ret_id, kpi_id HAVING count(*) > 1) AS twice""",
+    )[0][0]
+    return lost, duplicates
+
+
+def _page_of(method: str, path: str) -> str:
+    """Which of the driver's pages a request in gunicorn's access log was."""
+    if path.startswith("/accounts/login/"):
+        return "sign in"
+    if "/returns/" in path:
+        return "return save POST" if method == "POST" else "return edit GET"
+    for page in ("exceptions", "pathway", "kpi"):
+        if f"/performance/{page}/" in path:
+            return page
+    if "/performance/" in path:
+        return "overview"
+    return "other"
+
+
+def _access_log(access_log: Path) -> tuple[list[str], dict[str, list[float]]]:
+    """5xx answers, and gunicorn's own time per page (from a worker taking the request)."""
+    errors, server_ms = [], {}
+    for line in access_log.read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+            method, path, _ = entry["request"].split(" ", 2)
+        except (ValueError, KeyError, AttributeError):
+            continue
+        if int(entry.get("status", 0)) >= 500:
+            errors.append(f"{entry['status']} {entry['request']}")
+        server_ms.setdefault(_page_of(method, path), []).append(float(entry.get("ms", 0)))
+    return errors, server_ms
+
+
+def _report(result: dict, server: dict, lost: list[str], duplicates: int) -> None:
+    samples, server_ms = result["samples"], server["ms"]
+    writers = len(result["drafts"])
+    print(
+        f"\nLoad: {result['users']} virtual users ({writers} providers each saving their own "
+        f"draft, {result['users'] - writers} commissioners/officers reading dashboards), "
+        f"{result['elapsed']:.1f} s, think time {THINK[0]:g}–{THINK[1]:g} s; gunicorn with "
+        f"{WEB_CONCURRENCY} workers, DEBUG off, PostgreSQL; driver in a second process."
+    )
+    print(
+        "Times as the driver saw them; 'server' is gunicorn's own time for the request (the "
+        "rest is waiting for a free worker).\n"
+    )
+    print(
+        f"{'page':<18}{'requests':>9}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}"
+        f"{'server p50':>11}{'p95':>6}  statuses"
+    )
+
+    def row(label, values, on_server, extra=""):
+        on = (
+            f"{statistics.median(on_server):>11.0f}{_percentile(on_server, 95):>6.0f}"
+            if on_server
+            else f"{'':>17}"
+        )
+        print(
+            f"{label:<18}{len(values):>9}{statistics.median(values):>8.0f}"
+            f"{_percentile(values, 95):>8.0f}{max(values):>8.0f}{on}  {extra}"
+        )
+
+    for page in (*PAGES, "sign in"):
+        values = samples.get(page, [])
+        if not values:
+            print(f"{page:<18}{0:>9}")
+            continue
+        statuses = ", ".join(
+            f"{k}×{v}" for k, v in sorted(result["statuses"].get(page, {}).items())
+        )
+        goal = ""
+        if page in DASHBOARDS:
+            met = _percentile(values, 95) < GOAL_MS
+            goal = f"  (goal p95 < {GOAL_MS} ms: {'met' if met else 'MISSED'})"
+        row(page, values, server_ms.get(page, []), statuses + goal)
+    dash = [v for page in DASHBOARDS for v in samples.get(page, [])]
+    if dash:
+        row("all dashboards", dash, [v for p in DASHBOARDS for v in server_ms.get(p, [])])
+    accepted = sum(d["accepted_saves"] for d in result["drafts"])
+    elapsed = max(result["elapsed"], 1e-9)
+    print(
+        f"\nTotal requests in the run: {result['requests']} ({result['requests'] / elapsed:.1f}/s; "
+        f"the sign-ins before it not counted). Errors: {result['error_count']} (driver); 5xx in "
+        f"gunicorn's access log: {len(server['errors'])}. Saves accepted: {accepted}; stale-save "
+        f"refusals: {result['stale']}."
+    )
+    print(
+        f"Database: {len(result['drafts'])} drafts checked, {len(lost)} lost updates, "
+        f"{duplicates} duplicated (return, KPI) figures."
+    )
+    print(
+        f"CPU: gunicorn's workers {result['server_cpu']:.1f} s in the run "
+        f"({result['server_cpu'] / elapsed:.2f} of {os.cpu_count()} cores, "
+        f"{result['server_cpu'] * 1000 / max(result['requests'], 1):.0f} ms a request); the driver "
+        f"{result['driver_cpu']:.1f} s in all. Load average before the run "
+        f"{server['load_before']:.1f}, after {server['load_after']:.1f} (other work on the "
+        f"machine competes for the same cores)."
+    )
+    for line in result["errors"][:20] + server["errors"][:20] + lost[:20]:
+        print(f"  ! {line}")
+
+
+def test_load_production_server(tmp_path):
+    _postgres_up()
+    name = f"psis_load_{os.getpid()}_{secrets.token_hex(4)}"
+    dsn = {**PG, "dbname": name}
+    static_root, media = tmp_path / "static", tmp_path / "media"
+    (tmp_path / "psis_load_settings.py").write_text(SETTINGS)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"PSIS_TESTING", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
+    env.update(
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1",
+        DATABASE_URL=f"postgres://{PG['user']}@{PG['host']}:{PG['port']}/{name}",
+        MEDIA_ROOT=str(media),
+        PSIS_LOAD_STATIC_ROOT=str(static_root),
+        DJANGO_SETTINGS_MODULE="psis_load_settings",
+        PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]),
+        LOG_LEVEL="WARNING",
+        WEB_CONCURRENCY=str(WEB_CONCURRENCY),
+    )
+    env.pop("SECURE_SSL_REDIRECT", None)
+    manage = [PYTHON, "manage.py"]
+    server = worker = None
+    logs = {n: tmp_path / f"{n}.log" for n in ("access", "error", "worker")}
+    _admin(f'CREATE DATABASE "{name}"')
+    try:
+        print(f"\nSetting up database {name}:")
+        # As scripts/serve.sh: the deploy checks at production settings (SSL redirect on).
+        _run([*manage, "check", "--deploy", "--fail-level", "WARNING"], env, "check --deploy")
+        env["SECURE_SSL_REDIRECT"] = "false"  # plain HTTP on loopback
+        _run([*manage, "migrate", "--no-input"], env, "migrate")
+        _run([*manage, "seed_demo", "--force"], env, "seed_demo --force")
+        _run([*manage, "collectstatic", "--no-input", "-v0"], env, "collectstatic")
+        port = _free_port()
+        worker = subprocess.Popen(  # noqa: S603
+            [*manage, "db_worker"],
+            cwd=ROOT, env=env, stdout=logs["worker"].open("w"), stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        server = subprocess.Popen(  # noqa: S603 (the same options as scripts/serve.sh)
+            [
+                GUNICORN, "psis.wsgi:application", "--bind", f"127.0.0.1:{port}",
+                "--workers", str(WEB_CONCURRENCY), "--timeout", "60",
+                "--access-logfile", str(logs["access"]), "--error-logfile", str(logs["error"]),
+                "--access-logformat",
+                '{"remote":"%(h)s","request":"%(r)s","status":%(s)s,"bytes":%(b)s,"ms":%(M)s}',
+            ],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        began = time.perf_counter()
+        health = _wait_healthy(f"http://127.0.0.1:{port}/health/", server)
+        print(f"  gunicorn up on 127.0.0.1:{port} in {time.perf_counter() - began:.1f} s: {health}")
+
+        writers, readers, dashboards = _cast(dsn)
+        config = {
+            "base_url": f"http://127.0.0.1:{port}",
+            "duration": SECONDS,
+            "max_requests": MAX_REQUESTS,
+            "think": THINK,
+            "seed": 2026,
+            "server_pid": server.pid,
+            "password": DEMO_PASSWORD,
+            "writers": writers,
+            "readers": readers,
+            "dashboards": dashboards,
+        }
+        config_path, out = tmp_path / "load.json", tmp_path / "result.json"
+        config_path.write_text(json.dumps(config))
+        print(f"  driving {len(writers) + len(readers)} virtual users for {SECONDS} s …")
+        load_before = os.getloadavg()[0]
+        _run(
+            [PYTHON, str(DRIVER), str(config_path), str(out)],
+            {k: v for k, v in os.environ.items() if k != "PSIS_TESTING"},
+            "load run (sign-ins included)",
+            timeout=SECONDS + 600,
+        )
+        result = json.loads(out.read_text())
+        lost, duplicates = _check_database(dsn, result["drafts"])
+        server_5xx, server_ms = _access_log(logs["access"])
+        facts = {
+            "errors": server_5xx,
+            "ms": server_ms,
+            "load_before": load_before,
+            "load_after": os.getloadavg()[0],
+        }
+        _report(result, facts, lost, duplicates)
+
+        assert result["signed_in"] == result["users"], "every virtual user signs in"
+        assert result["still_running"] == 0, "the driver stopped every virtual user"
+        assert result["error_count"] == 0, result["errors"][:10]
+        assert not server_5xx, server_5xx[:10]
+        assert not lost, lost[:10]
+        assert duplicates == 0
+        assert all(d["accepted_saves"] > 0 for d in result["drafts"]), "every draft was saved"
+        assert all(result["samples"].get(p) for p in PAGES), "every page was exercised"
+    except BaseException:
+        for n, path in logs.items():
+            if path.exists() and n != "access":
+                print(f"--- {n} log (tail) ---\n{path.read_text(errors='replace')[-3000:]}")
+        raise
+    finally:
+        _stop(server)
+        _stop(worker)
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
