@@ -171,10 +171,14 @@ def _attachment_path(instance, filename: str) -> str:
 
 
 class Attachment(models.Model):
-    """A document attached to an evidence figure; served only through an access-checked view."""
+    """A document attached to an evidence figure; served only through an access-checked view.
+
+    Past the retention period its file is purged (``purge_evidence``): the row stays, with the
+    file cleared and ``purged_at`` set, as the record that the document existed.
+    """
 
     figure = models.ForeignKey(Figure, on_delete=models.CASCADE, related_name="attachments")
-    file = models.FileField(upload_to=_attachment_path, max_length=200)
+    file = models.FileField(upload_to=_attachment_path, max_length=200, blank=True)
     name = models.CharField(max_length=200, help_text="The file's name as uploaded.")
     size = models.PositiveIntegerField(help_text="Bytes.")
     content_type = models.CharField(max_length=100, blank=True)
@@ -182,14 +186,30 @@ class Attachment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    purged_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the file was deleted under the evidence retention period.",
+    )
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["figure", "uploaded_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(file="") | Q(purged_at__isnull=False),
+                name="attachment_has_file_unless_purged",
+                violation_error_message="An attachment has its file until it is purged.",
+            ),
+        ]
 
     def __str__(self):
         return self.name
+
+    @property
+    def is_purged(self) -> bool:
+        return self.purged_at is not None
 
 
 class ReturnComment(models.Model):
