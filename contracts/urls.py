@@ -13,4 +13,5 @@ urlpatterns = [
         views.kpi_catalogue_download,
         name="kpi_catalogue_download",
     ),
+    path("contracts/<slug:reference>/exit/", views.contract_exit, name="contract_exit"),
 ]

@@ -1,14 +1,19 @@
+import logging
+import tempfile
+
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from contracts import services as contract_services
 from kpis import catalogue
 from kpis.models import Kpi
 from psis import access, exports
+
+logger = logging.getLogger(__name__)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -54,6 +59,7 @@ def contract_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "pathways": pathways,
         "current_quarter": contract.quarter_of(today) if today >= contract.start_date else None,
         "is_lead_provider": access.is_lead_provider(request.user, contract),
+        "can_review": access.can_review(request.user, contract),
     }
     return render(request, "contracts/contract_detail.html", context)
 
@@ -87,3 +93,52 @@ def kpi_catalogue_download(request: HttpRequest, reference: str, fmt: str) -> Ht
         )
         return exports.xlsx_response(filename, [sheet])
     raise Http404("Unknown format")
+
+
+@require_http_methods(["GET", "POST"])
+def contract_exit(request: HttpRequest, reference: str) -> HttpResponse:
+    """Contract exit: what is held for the contract, and (POST) all of it as one ZIP.
+
+    The contract's commissioners only: everyone else party to it gets 403, outsiders 404.
+    """
+    from contracts import exit as exits  # the export reads returns, which build on contracts
+
+    contract = access.get_contract_for_user(request.user, reference)
+    access.require_reviewer(request.user, contract)
+    today = timezone.localdate()
+    filename = exits.archive_filename(contract, today)
+    error = ""
+    if request.method == "POST":
+        # Spills to a temporary file past SPOOL_BYTES, so a large archive stays off the heap;
+        # FileResponse closes it once sent.
+        spool = tempfile.SpooledTemporaryFile(max_size=exits.SPOOL_BYTES)  # noqa: SIM115
+        try:
+            result = exits.contract_exit_archive(
+                contract, stream=spool, generated_by=exits.person(request.user)
+            )
+        except exits.ExitArchiveError as exc:
+            spool.close()
+            logger.error("Contract exit archive for %s failed: %s", contract.reference, exc)
+            error = str(exc)
+        else:
+            logger.info(
+                "Contract exit archive for %s (%d files, %d bytes) downloaded by %s",
+                contract.reference,
+                len(result.entries),
+                result.total_bytes,
+                request.user.username,
+            )
+            spool.seek(0)
+            response = FileResponse(
+                spool, as_attachment=True, filename=filename, content_type="application/zip"
+            )
+            response["Cache-Control"] = "private, no-store"
+            return response
+    context = {
+        "contract": contract,
+        "contents": exits.exit_contents(contract),
+        "filename": filename,
+        "retention_days": exits.retention_days(),
+        "error": error,
+    }
+    return render(request, "contracts/exit.html", context, status=500 if error else 200)

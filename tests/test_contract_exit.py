@@ -1,0 +1,473 @@
+"""Contract exit (everything held for a contract as one ZIP) and evidence retention (purge)."""
+
+import csv
+import hashlib
+import io
+import zipfile
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from contracts import exit as exits
+from contracts.models import Action, Meeting, MeetingPack, ReportingPeriod
+from reports.models import Attachment, BreakdownFigure, Figure, Return, ReturnComment
+
+LONDON = ZoneInfo("Europe/London")
+FORMULA = '=HYPERLINK("http://example.com/x","click")'
+OLD_EVIDENCE = b"%PDF-1.7 old case study \x00\x01\x02 bytes"
+NEW_EVIDENCE = b"PK\x03\x04 a recent evidence file"
+PDF = b"%PDF-1.7 final pack"
+XLSX = b"PK\x03\x04 final pack workbook"
+FIXED_MEMBERS = {
+    "README.txt",
+    "manifest.csv",
+    "contract.csv",
+    "pathways.csv",
+    "kpi_catalogue.csv",
+    "returns.csv",
+    "returns.xlsx",
+    "figures.csv",
+    "figures.xlsx",
+    "breakdown_counts.csv",
+    "figure_history.csv",
+    "review_thread.csv",
+    "results.csv",
+    "rag_overrides.csv",
+    "meetings.csv",
+    "actions.csv",
+    "evidence.csv",
+}
+OLD_PATH = "evidence/AC/Y1Q1/passwd case study.pdf"
+PDF_PATH = "packs/PSIS-2022-23-Q3-contract-meeting-pack-final.pdf"
+XLSX_PATH = "packs/PSIS-2022-23-Q3-contract-meeting-pack-final.xlsx"
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def period_of(contract, year, quarter):
+    return ReportingPeriod.objects.get(contract=contract, year=year, quarter=quarter)
+
+
+def save(obj, user, reason):
+    obj._history_user = user
+    obj._change_reason = reason
+    obj.save()
+
+
+def attach(figure, name, content, user):
+    attachment = Attachment(
+        figure=figure, name=name, size=len(content), content_type="application/pdf",
+        uploaded_by=user,
+    )  # fmt: skip
+    attachment.file.save(name, ContentFile(content), save=False)
+    save(attachment, user, "Evidence attached")
+    return attachment
+
+
+def submitted(period):
+    return datetime.combine(period.due_date - timedelta(days=1), datetime.min.time(), LONDON)
+
+
+@pytest.fixture
+def world(cast):
+    """Y1Q1 returns of both pathways (submitted; one figure corrected; old evidence), a recent
+    return with fresh evidence, a review thread, a meeting with an action and a final pack."""
+    q1 = period_of(cast.contract, 1, 1)
+    spa = Return.objects.create(
+        pathway=cast.spa, period=q1, status=Return.Status.ACCEPTED, submitted_at=submitted(q1),
+        submitted_by=cast.lead, reviewed_at=submitted(q1) + timedelta(days=3),
+        reviewed_by=cast.commissioner, commentary=FORMULA,
+    )  # fmt: skip
+    count = Figure(ret=spa, kpi=cast.kpis["SPA-01"], value=Decimal(100))
+    save(count, cast.lead, "Draft saved")
+    count.value = Decimal(120)
+    save(count, cast.lead, "Corrected count")
+    save(Figure(ret=spa, kpi=cast.kpis["SPA-02"], value=Decimal("75000.50")), cast.lead, "Saved")
+    breakdown = Figure(ret=spa, kpi=cast.kpis["SPA-04"], value=Decimal(50))
+    save(breakdown, cast.lead, "Saved")
+    for category, n in zip(cast.kpis["SPA-04"].categories.all(), (30, 20), strict=True):
+        save(BreakdownFigure(figure=breakdown, category=category, count=n), cast.lead, "Saved")
+
+    carers = Return.objects.create(
+        pathway=cast.carers, period=q1, status=Return.Status.SUBMITTED,
+        submitted_at=submitted(q1), submitted_by=cast.partner, is_late=True,
+    )  # fmt: skip
+    evidence = Figure(ret=carers, kpi=cast.kpis["AC-02"], narrative="A carer found respite.")
+    save(evidence, cast.partner, "Saved")
+    old = attach(evidence, "../../etc/passwd case study.pdf", OLD_EVIDENCE, cast.partner)
+    ReturnComment.objects.create(
+        ret=carers, kind="query", text="@SUM(1+1) where is the map?", author=cast.commissioner
+    )
+    ReturnComment.objects.create(ret=carers, kind="answer", text="Attached.", author=cast.partner)
+
+    current = cast.contract.quarter_of(timezone.localdate())
+    recent_period = period_of(cast.contract, current.year, current.quarter)
+    recent = Return.objects.create(pathway=cast.carers, period=recent_period)
+    recent_figure = Figure(ret=recent, kpi=cast.kpis["AC-02"], narrative="This quarter's map.")
+    save(recent_figure, cast.partner, "Saved")
+    new = attach(recent_figure, "map.pdf", NEW_EVIDENCE, cast.partner)
+
+    meeting = Meeting.objects.create(contract=cast.contract, period=q1, date=date(2023, 2, 1))
+    Action.objects.create(
+        contract=cast.contract, raised_at=meeting, description="-1 chase the SPA data",
+        owner_organisation=cast.lead.organisation, due_date=date(2023, 3, 1),
+    )  # fmt: skip
+    pack = MeetingPack(
+        contract=cast.contract, period=q1, status="final", job_status="done",
+        finalised_at=timezone.now(), finalised_by=cast.commissioner,
+        pdf_sha256=hashlib.sha256(PDF).hexdigest(), xlsx_sha256=hashlib.sha256(XLSX).hexdigest(),
+    )  # fmt: skip
+    pack.pdf.save(pack.filename("pdf"), ContentFile(PDF), save=False)
+    pack.xlsx.save(pack.filename("xlsx"), ContentFile(XLSX), save=False)
+    pack.save()
+    draft = MeetingPack(
+        contract=cast.contract, period=period_of(cast.contract, 1, 2), job_status="done"
+    )
+    draft.pdf.save(draft.filename("pdf"), ContentFile(b"%PDF draft"), save=False)
+    draft.save()
+    return {
+        "old": old,
+        "new": new,
+        "new_path": f"evidence/AC/{recent_period.short_label}/map.pdf",
+        "pack": pack,
+        "count": count,
+    }
+
+
+def export(contract) -> zipfile.ZipFile:
+    buffer = io.BytesIO()
+    exits.contract_exit_archive(contract, stream=buffer, generated_by="Cara Commissioner")
+    buffer.seek(0)
+    return zipfile.ZipFile(buffer)
+
+
+def read_csv(archive: zipfile.ZipFile, name: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(archive.read(name).decode("utf-8-sig"))))
+
+
+# --- the archive ---------------------------------------------------------------------------------
+
+
+def test_the_zip_holds_every_member_and_the_manifest_checks_out(cast, world):
+    archive = export(cast.contract)
+    names = set(archive.namelist())
+    assert names == FIXED_MEMBERS | {OLD_PATH, world["new_path"], PDF_PATH, XLSX_PATH}
+    assert archive.testzip() is None
+    assert all(i.compress_type == zipfile.ZIP_DEFLATED for i in archive.infolist())
+
+    manifest = read_csv(archive, "manifest.csv")
+    assert {row["Path"] for row in manifest} == names - {"manifest.csv"}
+    for row in manifest:
+        content = archive.read(row["Path"])
+        assert int(row["Bytes"]) == len(content)
+        assert row["SHA-256"] == hashlib.sha256(content).hexdigest()
+        assert row["Contract"] == "PSIS"
+        assert row["Generated by"] == "Cara Commissioner"
+        assert row["Generated at (UK time)"].endswith(("GMT", "BST"))
+    readme = archive.read("README.txt").decode()
+    for name in FIXED_MEMBERS - {"README.txt"}:
+        assert name.split(".")[0] in readme
+
+
+def test_returns_are_one_row_each_with_uk_dates_and_people(cast, world):
+    rows = read_csv(export(cast.contract), "returns.csv")
+    assert [(r["Pathway code"], r["Contract quarter"]) for r in rows] == [
+        ("SPA", "Year 1 Q1"),
+        ("AC", "Year 1 Q1"),
+        ("AC", rows[2]["Contract quarter"]),
+    ]
+    spa, carers = rows[0], rows[1]
+    q1 = period_of(cast.contract, 1, 1)
+    assert spa["Financial-year quarter"] == "2022/23 Q3"
+    assert spa["Status"] == "Accepted"
+    assert spa["Submitted at"] == f"{q1.due_date - timedelta(days=1):%d/%m/%Y} 00:00"
+    assert spa["Submitted by"] == "Lena Lead (lead)"
+    assert spa["Reviewed by"] == "Cara Commissioner (commissioner)"
+    assert spa["Due date"] == f"{q1.due_date:%d/%m/%Y}"
+    assert (spa["Late"], carers["Late"]) == ("No", "Yes")
+
+
+def test_a_formula_in_commentary_is_neutralised(cast, world):
+    archive = export(cast.contract)
+    assert read_csv(archive, "returns.csv")[0]["Commentary"] == "'" + FORMULA
+    assert read_csv(archive, "review_thread.csv")[0]["Text"] == "'@SUM(1+1) where is the map?"
+    assert read_csv(archive, "actions.csv")[0]["Description"] == "'-1 chase the SPA data"
+    sheet = load_workbook(io.BytesIO(archive.read("returns.xlsx")))["Returns"]
+    headers = [c.value for c in sheet[1]]
+    cell = sheet.cell(row=2, column=headers.index("Commentary") + 1)
+    assert cell.data_type == "s"
+    assert cell.value == FORMULA
+
+
+def test_figures_have_every_field_money_as_numbers_and_breakdown_counts(cast, world):
+    archive = export(cast.contract)
+    figures = {r["KPI code"]: r for r in read_csv(archive, "figures.csv")}
+    assert figures["SPA-01"]["Value (count, pounds, average or stated total)"] == "120"
+    assert figures["SPA-02"]["Value (count, pounds, average or stated total)"] == "75000.50"
+    assert (
+        figures["SPA-04"]["Breakdown counts"] == "Unique service users: 30; Repeat engagement: 20"
+    )
+    assert figures["AC-02"]["Evidence files"] == "1"
+    counts = read_csv(archive, "breakdown_counts.csv")
+    assert [(r["Category"], r["Count"]) for r in counts] == [
+        ("Unique service users", "30"),
+        ("Repeat engagement", "20"),
+    ]
+    book = load_workbook(io.BytesIO(archive.read("figures.xlsx")))
+    assert book.sheetnames == ["Figures", "Breakdown counts"]
+    headers = [c.value for c in book["Figures"][1]]
+    money = [r for r in book["Figures"].iter_rows(min_row=2, values_only=True) if r[5] == "SPA-02"]
+    assert money[0][headers.index("Value (count, pounds, average or stated total)")] == 75000.5
+
+
+def test_a_figures_history_appears_with_who_when_and_why(cast, world):
+    rows = read_csv(export(cast.contract), "figure_history.csv")
+    spa01 = [r for r in rows if r["Record"] == "Figure" and r["KPI code"] == "SPA-01"]
+    assert [(r["Change"], r["Value"], r["Change reason"], r["Who"]) for r in spa01] == [
+        ("Created", "100", "Draft saved", "Lena Lead (lead)"),
+        ("Changed", "120", "Corrected count", "Lena Lead (lead)"),
+    ]
+    assert spa01[0]["Contract quarter"] == "Year 1 Q1"
+    assert spa01[0]["When"][2] == "/" and spa01[0]["When"][5] == "/"
+    kinds = {r["Record"] for r in rows}
+    assert kinds == {"Return", "Figure", "Category count", "Evidence file"}
+    counts = [r for r in rows if r["Record"] == "Category count"]
+    assert {(r["Category"], r["Count"]) for r in counts} == {
+        ("Unique service users", "30"),
+        ("Repeat engagement", "20"),
+    }
+    when = [datetime.strptime(r["When"], "%d/%m/%Y %H:%M") for r in rows]
+    assert when == sorted(when)
+
+
+def test_an_evidence_file_is_included_byte_for_byte_under_a_safe_name(cast, world):
+    archive = export(cast.contract)
+    assert archive.read(OLD_PATH) == OLD_EVIDENCE
+    assert not any(".." in name or name.startswith("/") for name in archive.namelist())
+    index = {r["Original file name"]: r for r in read_csv(archive, "evidence.csv")}
+    assert index["../../etc/passwd case study.pdf"]["File in this archive"] == OLD_PATH
+    assert index["../../etc/passwd case study.pdf"]["Status"] == "Included"
+    # The recent file is in the current quarter's folder.
+    assert index["map.pdf"]["File in this archive"] == world["new_path"]
+    assert archive.read(world["new_path"]) == NEW_EVIDENCE
+
+
+def test_a_final_pack_is_included_and_matches_its_checksum(cast, world):
+    archive = export(cast.contract)
+    assert hashlib.sha256(archive.read(PDF_PATH)).hexdigest() == world["pack"].pdf_sha256
+    assert hashlib.sha256(archive.read(XLSX_PATH)).hexdigest() == world["pack"].xlsx_sha256
+    assert not any("draft" in name for name in archive.namelist())
+
+
+def test_a_damaged_final_pack_stops_the_export(cast, world, settings):
+    (settings.MEDIA_ROOT / world["pack"].pdf.name).write_bytes(b"%PDF-1.7 something else")
+    with pytest.raises(exits.ExitArchiveError, match="does not match the checksum"):
+        exits.contract_exit_archive(cast.contract, stream=io.BytesIO())
+
+
+def test_the_other_contracts_records_stay_out(cast, world):
+    other = Return.objects.create(
+        pathway=cast.other_pathway, period=cast.other_contract.periods.first()
+    )
+    Figure.objects.create(ret=other, kpi=cast.kpis["OP-01"], value=Decimal(7))
+    archive = export(cast.contract)
+    for name in ("returns.csv", "figures.csv", "figure_history.csv"):
+        assert "OP-01" not in archive.read(name).decode() and "OP" not in {
+            r.get("Pathway code") for r in read_csv(archive, name)
+        }
+
+
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("..\\..\\Windows\\evil.exe", "evil.exe"),
+        ("..", "file"),
+        ("", "file"),
+        (".hidden", "hidden"),
+        ("CON.txt", "_CON.txt"),
+        ("résumé final.PDF", "resume final.PDF"),
+        ("a<b>c:d|e?.docx", "a_b_c_d_e.docx"),
+        ("x" * 300 + ".pdf", "x" * 96 + ".pdf"),
+    ],
+)
+def test_safe_filename(name, safe):
+    assert exits.safe_filename(name) == safe
+
+
+# --- the page and the command --------------------------------------------------------------------
+
+
+def exit_url():
+    return reverse("contract_exit", args=["PSIS"])
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("commissioner", 200), ("officer", 403), ("lead", 403), ("partner", 403), ("outsider", 404)],
+)
+def test_only_the_contracts_commissioners_may_export(cast, world, client_for, who, status):
+    client = client_for(cast.users()[who])
+    assert client.get(exit_url()).status_code == status
+    assert client.post(exit_url()).status_code == status
+
+
+def test_anonymous_is_sent_to_sign_in(client, cast):
+    response = client.get(exit_url())
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_the_page_shows_what_will_be_exported(cast, world, client_for):
+    response = client_for(cast.commissioner).get(exit_url())
+    contents = response.context["contents"]
+    assert (contents.returns, contents.figures, contents.evidence_files) == (3, 5, 2)
+    assert (contents.final_packs, contents.meetings, contents.actions) == (1, 1, 1)
+    assert contents.review_comments == 2
+    page = response.content.decode()
+    assert "Download everything (ZIP)" in page
+    assert "01/10/2022" in page  # the first quarter's start, in UK format
+    assert f"PSIS-contract-exit-{timezone.localdate():%Y-%m-%d}.zip" in page
+
+
+def test_posting_downloads_the_zip(cast, world, client_for):
+    response = client_for(cast.commissioner).post(exit_url())
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="PSIS-contract-exit-{timezone.localdate():%Y-%m-%d}.zip"'
+    )
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert OLD_PATH in archive.namelist()
+    by = read_csv(archive, "manifest.csv")[0]["Generated by"]
+    assert by == "Cara Commissioner (commissioner)"
+
+
+def test_a_damaged_pack_is_reported_on_the_page(cast, world, client_for, settings):
+    (settings.MEDIA_ROOT / world["pack"].xlsx.name).write_bytes(b"changed")
+    response = client_for(cast.commissioner).post(exit_url())
+    assert response.status_code == 500
+    assert "does not match the checksum" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("who", "shown"), [("commissioner", True), ("officer", False), ("lead", False)]
+)
+def test_the_contract_page_links_to_the_exit_for_commissioners_only(cast, client_for, who, shown):
+    page = client_for(cast.users()[who]).get(reverse("contract_detail", args=["PSIS"]))
+    assert (exit_url() in page.content.decode()) is shown
+
+
+def test_the_command_writes_the_zip(cast, world, tmp_path):
+    out = tmp_path / "exit.zip"
+    stdout = io.StringIO()
+    call_command("export_contract", "PSIS", "--output", str(out), stdout=stdout)
+    archive = zipfile.ZipFile(out)
+    assert archive.read(OLD_PATH) == OLD_EVIDENCE
+    assert "Wrote" in stdout.getvalue() and "1 final meeting packs" in stdout.getvalue()
+    assert read_csv(archive, "manifest.csv")[0]["Generated by"].startswith("export_contract")
+
+
+def test_the_command_leaves_no_file_when_a_pack_is_damaged(cast, world, tmp_path, settings):
+    (settings.MEDIA_ROOT / world["pack"].pdf.name).write_bytes(b"changed")
+    with pytest.raises(CommandError, match="does not match the checksum"):
+        call_command("export_contract", "PSIS", "--output", str(tmp_path / "exit.zip"))
+    assert list(tmp_path.glob("*exit.zip*")) == []
+
+
+def test_the_command_refuses_an_unknown_contract(cast):
+    with pytest.raises(CommandError, match="No contract"):
+        call_command("export_contract", "NOPE")
+
+
+# --- retention -----------------------------------------------------------------------------------
+
+
+def purge(*args) -> str:
+    out = io.StringIO()
+    call_command("purge_evidence", *args, stdout=out)
+    return out.getvalue()
+
+
+def figure_state():
+    return (
+        list(Figure.objects.order_by("pk").values()),
+        list(BreakdownFigure.objects.order_by("pk").values()),
+        Figure.history.count(),
+        BreakdownFigure.history.count(),
+        Return.history.count(),
+    )
+
+
+def test_purge_lists_without_deleting(cast, world):
+    old = world["old"]
+    listed = purge("--older-than-days", "365")
+    assert "../../etc/passwd case study.pdf" in listed
+    assert "map.pdf" not in listed
+    assert "PSIS AC Y1Q1 (2022/23 Q3, ended 31/12/2022) AC-02" in listed
+    assert f"{len(OLD_EVIDENCE)} bytes" in listed
+    assert "Nothing was deleted" in listed
+    old.refresh_from_db()
+    assert old.purged_at is None and default_storage.exists(old.file.name)
+
+
+def test_purge_with_confirm_deletes_only_old_files_and_keeps_figures(cast, world):
+    old, new = world["old"], world["new"]
+    stored = old.file.name
+    before = figure_state()
+    done = purge("--older-than-days", "365", "--confirm")
+    assert "Purged 1 evidence files" in done
+
+    old.refresh_from_db()
+    assert not default_storage.exists(stored)
+    assert old.file.name == "" and old.purged_at is not None
+    assert (old.name, old.size) == ("../../etc/passwd case study.pdf", len(OLD_EVIDENCE))
+    last = old.history.first()
+    assert last.purged_at == old.purged_at
+    assert last.history_change_reason.startswith("Purged: quarter ended over 365 days ago")
+    new.refresh_from_db()
+    assert new.purged_at is None and default_storage.open(new.file.name).read() == NEW_EVIDENCE
+    assert figure_state() == before
+
+    assert "No evidence files older than 365 days" in purge("--older-than-days", "365", "--confirm")
+
+    # The exit archive still records the purged file, without it.
+    archive = export(cast.contract)
+    assert OLD_PATH not in archive.namelist()
+    index = {r["Original file name"]: r for r in read_csv(archive, "evidence.csv")}
+    assert index["../../etc/passwd case study.pdf"]["Status"].startswith("Purged")
+    assert index["../../etc/passwd case study.pdf"]["File in this archive"] == ""
+
+
+def test_purge_is_counted_from_the_quarters_end(cast, world):
+    q1_end = period_of(cast.contract, 1, 1).end
+    age = (timezone.localdate() - q1_end).days
+    assert "passwd" not in purge("--older-than-days", str(age))  # exactly that old: kept
+    assert "passwd" in purge("--older-than-days", str(age - 1))
+
+
+def test_purge_reads_the_retention_period_from_settings(cast, world, settings):
+    settings.EVIDENCE_RETENTION_DAYS = 100 * 365
+    assert "No evidence files older than 36500 days" in purge("--confirm")
+    settings.EVIDENCE_RETENTION_DAYS = 365
+    assert "passwd" in purge()
+
+
+def test_purge_can_be_limited_to_one_contract(cast, world):
+    assert "No evidence files" in purge("--older-than-days", "365", "--contract", "OTHER")
+    assert "passwd" in purge("--older-than-days", "365", "--contract", "PSIS")
+    with pytest.raises(CommandError, match="No contract"):
+        purge("--contract", "NOPE")
+    with pytest.raises(CommandError, match="1 or more"):
+        purge("--older-than-days", "0")
