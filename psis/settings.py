@@ -160,6 +160,10 @@ if env.str("MEDIA_STORAGE", default="local") == "s3":
     }
 else:
     DEFAULT_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+# Evidence files (not figures) older than this, counted from the end of their quarter, are listed
+# and, when confirmed, deleted by `manage.py purge_evidence`.
+EVIDENCE_RETENTION_DAYS = env.int("EVIDENCE_RETENTION_DAYS", default=6 * 365)
+
 STORAGES = {
     "default": DEFAULT_STORAGE,
     "staticfiles": {

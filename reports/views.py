@@ -482,3 +482,5 @@ def attachment_download(
     response = FileResponse(handle, as_attachment=True, filename=attachment.name)
     response["Content-Type"] = "application/octet-stream"
     return response
+    if attachment.purged_at is not None or not attachment.file:
+        raise Http404("The document was removed under the evidence retention policy")

@@ -471,3 +471,14 @@ def test_purge_can_be_limited_to_one_contract(cast, world):
         purge("--contract", "NOPE")
     with pytest.raises(CommandError, match="1 or more"):
         purge("--older-than-days", "0")
+
+
+def test_a_purged_document_says_so_and_cannot_be_downloaded(cast, world, client):
+    old = world["old"]
+    purge("--older-than-days", "365", "--confirm")
+    ret = old.figure.ret
+    client.force_login(cast.commissioner)
+    base = f"/contracts/PSIS/returns/{ret.pathway.code}/{ret.period.short_label}/"
+    page = client.get(base)
+    assert "removed under the retention policy" in page.content.decode()
+    assert client.get(f"{base}documents/{old.pk}/").status_code == 404
