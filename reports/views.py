@@ -11,7 +11,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from kpis.models import Kpi, Measure
 from psis import access, exports
@@ -32,6 +32,7 @@ def _url(ret: Return, name: str = "return_edit") -> str:
     )
 
 
+@require_GET
 def return_list(request: HttpRequest, reference: str) -> HttpResponse:
     contract = access.get_contract_for_user(request.user, reference)
     today = timezone.localdate()
@@ -376,12 +377,14 @@ def return_review(request: HttpRequest, reference: str, pathway: str, quarter: s
                         "resubmit.",
                     )
                     return redirect(_url(ret, "return_review"))
-            else:
-                raise Http404("Unknown action")
         except services.ReturnLocked as locked:
             messages.info(request, str(locked))
             return redirect(_url(ret, "return_review"))
-        messages.error(request, "Nothing was changed. Fix the problem below.")
+        if action in ("accept", "query"):
+            messages.error(request, "Nothing was changed. Fix the problem below.")
+        else:
+            # Posted without either button (a script, or a form that lost its button).
+            messages.error(request, "Nothing was changed: choose to accept or to query the return.")
         status = 400
     review = {
         "query_form": query_form,
@@ -391,6 +394,7 @@ def return_review(request: HttpRequest, reference: str, pathway: str, quarter: s
     return _page(request, ret, review_forms=review, status=status)
 
 
+@require_GET
 def return_history(request: HttpRequest, reference: str, pathway: str, quarter: str):
     ret = access.get_return_for_user(request.user, reference, pathway, quarter)
     entries = list(reversed(services.return_history(ret)))
@@ -405,6 +409,7 @@ def return_history(request: HttpRequest, reference: str, pathway: str, quarter: 
     return render(request, "reports/return_history.html", context)
 
 
+@require_GET
 def return_template(request: HttpRequest, reference: str, pathway: str, quarter: str):
     ret = access.get_return_for_submitter(request.user, reference, pathway, quarter)
     name, content = services.return_template(ret, page_url=request.build_absolute_uri(_url(ret)))
@@ -450,6 +455,8 @@ def return_upload(request: HttpRequest, reference: str, pathway: str, quarter: s
                     "the return.",
                 )
                 return redirect(_url(ret))
+        else:
+            problems = form.problems()
         status = 400
         fresh = access.get_return_for_user(request.user, reference, pathway, quarter)
         form = ExcelUploadForm(initial={"version": fresh.version}, previously_submitted=previously)
@@ -468,6 +475,7 @@ def return_upload(request: HttpRequest, reference: str, pathway: str, quarter: s
     return render(request, "reports/return_upload.html", context, status=status)
 
 
+@require_GET
 def attachment_download(
     request: HttpRequest, reference: str, pathway: str, quarter: str, pk: int
 ) -> FileResponse:
@@ -475,6 +483,8 @@ def attachment_download(
     if ret.pk is None:
         raise Http404("No such document")
     attachment = get_object_or_404(Attachment, pk=pk, figure__ret=ret)
+    if attachment.purged_at is not None or not attachment.file:
+        raise Http404("The document was removed under the evidence retention policy")
     try:
         handle = attachment.file.open("rb")
     except FileNotFoundError:
@@ -482,5 +492,3 @@ def attachment_download(
     response = FileResponse(handle, as_attachment=True, filename=attachment.name)
     response["Content-Type"] = "application/octet-stream"
     return response
-    if attachment.purged_at is not None or not attachment.file:
-        raise Http404("The document was removed under the evidence retention policy")
