@@ -122,7 +122,8 @@ class ReturnForm(forms.Form):
         self.fields[validation.COMMENTARY] = forms.CharField(
             required=False,
             label="Commentary on the quarter",
-            help_text="What happened this quarter in this pathway. Do not name anyone.",
+            help_text="What happened this quarter in this pathway. Do not name anyone. Up to "
+            f"{validation.TEXT_LIMIT:,} characters.",
             widget=forms.Textarea(attrs={"rows": 5}),
         )
         self.labels[validation.COMMENTARY] = "Commentary"
@@ -144,6 +145,7 @@ class ReturnForm(forms.Form):
                 required=False,
                 label="Your answer to the commissioner's query",
                 help_text="Needed before you resubmit. It is added to the thread above.",
+                max_length=validation.TEXT_LIMIT,
                 widget=forms.Textarea(attrs={"rows": 3}),
             )
             self.labels["answer"] = "Answer"
@@ -245,8 +247,20 @@ class ExcelUploadForm(forms.Form):
         label="Completed template (.xlsx)",
         help_text="The Excel template downloaded from this page, up to 5 MB.",
         widget=forms.FileInput(attrs={"accept": ".xlsx"}),
+        error_messages={
+            "required": "Choose the completed template (.xlsx) to upload.",
+            "empty": "The file is empty. Choose the completed template (.xlsx) to upload.",
+            "invalid": "Choose the completed template (.xlsx) to upload.",
+        },
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        min_value=0,
+        error_messages=dict.fromkeys(
+            ("required", "invalid", "min_value"),
+            "This page is out of date. Reload it, then upload the file again.",
+        ),
+    )
 
     def __init__(self, *args, previously_submitted: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -257,9 +271,18 @@ class ExcelUploadForm(forms.Form):
                 help_text=f"Needed if the upload changes any figure (up to {REASON_LENGTH} "
                 "characters).",
                 max_length=REASON_LENGTH,
+                error_messages={
+                    "max_length": "Keep the reason for changes to %(limit_value)d characters or "
+                    "fewer (it has %(show_value)d)."
+                },
                 widget=forms.Textarea(attrs={"rows": 2}),
             )
         self.helper = _helper()
+
+    def problems(self) -> list[str]:
+        """Why the form was refused, in words that stand alone (the page lists them above a
+        fresh form)."""
+        return [str(message) for errors in self.errors.values() for message in errors]
 
 
 class QueryForm(forms.Form):
@@ -270,6 +293,7 @@ class QueryForm(forms.Form):
         label="Your query",
         help_text="Say what the provider needs to check or explain. They can then change the "
         "return and resubmit it.",
+        max_length=validation.TEXT_LIMIT,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
 
@@ -283,7 +307,10 @@ class QueryForm(forms.Form):
 
 class AcceptForm(forms.Form):
     comment = forms.CharField(
-        label="Comment (optional)", required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label="Comment (optional)",
+        required=False,
+        max_length=validation.TEXT_LIMIT,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
     def __init__(self, *args, evidence_kpis=(), **kwargs):

@@ -3,11 +3,25 @@
 from datetime import timedelta
 
 from django import forms
+from django.core.validators import MaxLengthValidator
 from django.db.models import Q
 from django.utils import timezone
 
 from contracts.models import Action, Contract, Meeting, Organisation, ReportingPeriod
 from kpis.models import Kpi
+from reports.validation import TEXT_LIMIT
+
+# Meeting notes may be the minutes, so they may run longer than other text; they are not printed
+# in the pack. Every free-text box has a limit, so too much text gets a clear message rather than
+# the server's bare "Bad Request" for an oversized post.
+NOTES_LIMIT = 50_000
+
+
+def limit_length(field: forms.CharField, limit: int) -> None:
+    """Refuse (never cut) text longer than ``limit``, with Django's usual message."""
+    field.max_length = limit
+    field.validators.append(MaxLengthValidator(limit))
+    field.widget.attrs.update(field.widget_attrs(field.widget))
 
 
 class DateInput(forms.DateInput):
@@ -55,6 +69,8 @@ class MeetingForm(forms.ModelForm):
         self.fields["period"].queryset = _periods_begun(contract, ahead_days=92).exclude(
             pk__in=taken.values("period_id")
         )
+        limit_length(self.fields["attendees"], TEXT_LIMIT)
+        limit_length(self.fields["notes"], NOTES_LIMIT)
 
     def clean(self):
         cleaned = super().clean()
@@ -100,6 +116,7 @@ class ActionForm(forms.ModelForm):
         )
         if not self.instance.pk:
             self.fields["status"].initial = Action.Status.OPEN
+        limit_length(self.fields["description"], TEXT_LIMIT)
 
 
 class GeneratePackForm(forms.Form):

@@ -32,6 +32,9 @@ TEXT = "text"
 TICK = "tick"
 
 LARGEST = 999_999_999
+# The longest commentary, explanation, evidence or reason kept: about 1,500 words, well past any
+# real quarter's commentary, and what the Excel template's own cell validation allows.
+TEXT_LIMIT = 10_000
 MOVE_THRESHOLD = Decimal("0.5")
 
 COMMENTARY = "commentary"
@@ -51,6 +54,11 @@ PD_REASON_MESSAGE = "Say why the personal data is needed"
 CHANGE_REASON_MESSAGE = "Say why you are changing figures that were already submitted"
 PD_HINT = "tick the box below and say why it is needed"
 CASES_MESSAGE = "An average needs at least 1 case. Enter how many cases the average is over"
+
+
+def too_long_message(length: int) -> str:
+    return f"Shorten this to {TEXT_LIMIT:,} characters or fewer (it has {length:,})"
+
 
 _TRUE = {"on", "yes", "y", "true", "1", "x", "✓", "✔"}
 _FALSE = {"", "off", "no", "n", "false", "0"}
@@ -230,6 +238,15 @@ def _text(raw: Mapping[str, object], name: str) -> str:
     return "" if value is None else str(value).strip()
 
 
+def _long_text(raw: Mapping[str, object], name: str, code: str, problems: list[Problem]) -> str:
+    """Free text (commentary, explanation, evidence, a reason): refused, never cut, when it is
+    longer than TEXT_LIMIT."""
+    text = _text(raw, name)
+    if len(text) > TEXT_LIMIT:
+        problems.append(Problem(name, too_long_message(len(text)), code))
+    return text
+
+
 _PARSERS = {WHOLE: parse_whole, POUNDS: parse_pounds, DECIMAL: parse_decimal}
 
 
@@ -268,6 +285,8 @@ def _personal_data_problems(
         return "", []
     if confirmed and not reason:
         problems.append(Problem(reason_field, PD_REASON_MESSAGE, code))
+    if len(reason) > TEXT_LIMIT:
+        problems.append(Problem(reason_field, too_long_message(len(reason)), code))
     return (reason or stored_reason), problems
 
 
@@ -294,7 +313,7 @@ def parse_return(
             name = spec.field(part.key)
             try:
                 if part.kind == TEXT:
-                    parsed[part.key] = _text(raw, name)
+                    parsed[part.key] = _long_text(raw, name, spec.code, problems)
                 elif part.kind == TICK:
                     parsed[part.key] = parse_tick(raw.get(name))
                 else:
@@ -302,7 +321,7 @@ def parse_return(
             except InvalidInput as invalid:
                 problems.append(Problem(name, invalid.message, spec.code))
                 parsed[part.key] = None
-        values.explanation = _text(raw, spec.field("explanation"))
+        values.explanation = _long_text(raw, spec.field("explanation"), spec.code, problems)
         values.narrative = parsed.get("narrative") or ""
         values.consent = bool(parsed.get("consent"))
         if spec.monthly:
@@ -343,7 +362,7 @@ def parse_return(
         )
         problems.extend(pd_problems)
         figures[spec.code] = values
-    commentary = _text(raw, COMMENTARY)
+    commentary = _long_text(raw, COMMENTARY, "", problems)
     commentary_reason, pd_problems = _personal_data_problems(
         raw,
         [(COMMENTARY, commentary)],
