@@ -11,7 +11,10 @@ sorting or moving rows by hand cannot file a figure against the wrong KPI or ret
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
+import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -146,7 +149,7 @@ _VALIDATION_PROMPTS = {
     validation.WHOLE: ("Whole number", validation.WHOLE_MESSAGE),
     validation.POUNDS: ("Pounds", validation.POUNDS_MESSAGE),
     validation.DECIMAL: ("Number", validation.DECIMAL_MESSAGE),
-    validation.TEXT: ("Text", "Keep it under 10,000 characters"),
+    validation.TEXT: ("Text", f"Keep it to {validation.TEXT_LIMIT:,} characters or fewer"),
     validation.TICK: ("Yes or No", "Choose Yes or No"),
 }
 _NUMBER_FORMATS = {
@@ -169,7 +172,7 @@ def _validations() -> dict[str, DataValidation]:
             type="decimal", operator="between", formula1="0", formula2=largest
         ),
         validation.TEXT: DataValidation(
-            type="textLength", operator="lessThanOrEqual", formula1="10000"
+            type="textLength", operator="lessThanOrEqual", formula1=str(validation.TEXT_LIMIT)
         ),
         validation.TICK: DataValidation(type="list", formula1='"Yes,No"'),
     }
@@ -346,6 +349,16 @@ NOT_TEMPLATE = (
 )
 
 
+ZIP_BOMB = (
+    "This file expands to far more than a return template should (it may be a ‘zip bomb’), so "
+    "it was not opened. Upload the template itself."
+)
+# Inflating in small steps bounds memory: zipfile's read() inflates a member in one step, however
+# far it really expands, before cutting it to the size the archive declares.
+_INFLATE_INPUT = 16 * 1024
+_INFLATE_OUTPUT = 64 * 1024
+
+
 def check_file(name: str, size: int, data: bytes) -> None:
     """Refuse what must never reach the spreadsheet parser. Cheap checks first."""
     suffix = PurePath(name or "").suffix.lower()
@@ -365,27 +378,83 @@ def check_file(name: str, size: int, data: bytes) -> None:
     try:
         with zipfile.ZipFile(buffer) as archive:
             entries = archive.infolist()
-            if len(entries) > MAX_ZIP_ENTRIES:
-                raise UploadRefused(UNREADABLE)
-            # Sum what the archive claims it expands to before anything is decompressed.
-            expanded = sum(info.file_size for info in entries)
-            names = {info.filename.lower() for info in entries}
-            content_types = (
-                archive.read("[Content_Types].xml")[:200_000]
-                if "[content_types].xml" in names and expanded <= MAX_UNCOMPRESSED_BYTES
-                else b""
-            )
     except zipfile.BadZipFile:
         raise UploadRefused(NOT_XLSX) from None
-    if expanded > MAX_UNCOMPRESSED_BYTES:
-        raise UploadRefused(
-            "This file expands to far more than a return template should (it may be a "
-            "‘zip bomb’), so it was not opened. Upload the template itself."
-        )
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise UploadRefused(UNREADABLE)
+    # What the archive claims it expands to, before anything is decompressed...
+    if sum(info.file_size for info in entries) > MAX_UNCOMPRESSED_BYTES:
+        raise UploadRefused(ZIP_BOMB)
+    # ...and what it really does: the claims are the sender's to forge.
+    content_types = _inflate_members(data, entries)
+    names = {info.filename.lower() for info in entries}
     if any(n.endswith("vbaproject.bin") for n in names) or b"macroEnabled" in content_types:
         raise UploadRefused(MACRO)
     if "xl/workbook.xml" not in names:
         raise UploadRefused(NOT_XLSX)
+
+
+def _raw_member(data: bytes, info: zipfile.ZipInfo) -> memoryview:
+    """A member's compressed bytes, found through its local header."""
+    start = info.header_offset
+    header = data[start : start + 30]
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise UploadRefused(UNREADABLE)
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    begin = start + 30 + name_length + extra_length
+    return memoryview(data)[begin : begin + info.compress_size]
+
+
+def _pieces(raw: memoryview, info: zipfile.ZipInfo) -> Iterator[bytes]:
+    """A member's content in pieces of at most 64 KiB, however far it expands."""
+    if info.compress_type == zipfile.ZIP_STORED:
+        for at in range(0, len(raw), _INFLATE_OUTPUT):
+            yield bytes(raw[at : at + _INFLATE_OUTPUT])
+        return
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        raise UploadRefused(UNREADABLE)
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    for at in range(0, len(raw), _INFLATE_INPUT):
+        pending = raw[at : at + _INFLATE_INPUT]
+        while pending and not inflater.eof:
+            yield inflater.decompress(pending, _INFLATE_OUTPUT)
+            pending = inflater.unconsumed_tail
+        if inflater.eof:
+            return
+    while not inflater.eof:
+        piece = inflater.decompress(b"", _INFLATE_OUTPUT)
+        if not piece:
+            raise UploadRefused(UNREADABLE)  # the compressed data stops short
+        yield piece
+
+
+def _inflate_members(data: bytes, entries: list[zipfile.ZipInfo]) -> bytes:
+    """Inflate every member in small steps, counting what it really expands to, so that openpyxl
+    only ever opens an archive whose members expand to what they declare, within the limit.
+    Returns the start of [Content_Types].xml."""
+    left = MAX_UNCOMPRESSED_BYTES
+    content_types = b""
+    for info in entries:
+        if info.flag_bits & 0x1:  # encrypted: never a template
+            raise UploadRefused(UNREADABLE)
+        keep = info.filename.lower() == "[content_types].xml"
+        kept: list[bytes] = []
+        produced = 0
+        try:
+            for piece in _pieces(_raw_member(data, info), info):
+                produced += len(piece)
+                if produced > info.file_size or produced > left:
+                    raise UploadRefused(ZIP_BOMB)
+                if keep and produced - len(piece) < 200_000:
+                    kept.append(piece)
+        except zlib.error:
+            raise UploadRefused(UNREADABLE) from None
+        if produced != info.file_size:
+            raise UploadRefused(UNREADABLE)
+        left -= produced
+        if keep:
+            content_types = b"".join(kept)[:200_000]
+    return content_types
 
 
 def _cell_text(value) -> object:
