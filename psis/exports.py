@@ -50,7 +50,7 @@ def _csv_value(value):
 
 def write_csv(headers: Sequence[str], rows: Iterable[Sequence], stream) -> None:
     writer = csv.writer(stream)
-    writer.writerow(headers)
+    writer.writerow([_csv_value(h) for h in headers])
     for row in rows:
         writer.writerow([_csv_value(v) for v in row])
 
@@ -89,9 +89,11 @@ def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
     workbook = Workbook()
     workbook.remove(workbook.active)
     for sheet in sheets:
-        ws = workbook.create_sheet(title=sheet.title[:31])
-        ws.append(list(sheet.headers))
-        for cell in ws[1]:
+        # A title may be a pathway's name: Excel refuses some characters and more than 31.
+        ws = workbook.create_sheet(title=safe_sheet_title(sheet.title, workbook.sheetnames))
+        for c, header in enumerate(sheet.headers, start=1):
+            cell = ws.cell(row=1, column=c)
+            _xlsx_value(cell, header)
             cell.font = HEADER_FONT
             cell.fill = HEADER_FILL
             cell.alignment = Alignment(wrap_text=True, vertical="top")
