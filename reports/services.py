@@ -554,11 +554,43 @@ def return_save_draft(
         current.commentary_personal_data_reason = data.commentary_pd_reason
         current.version += 1
         _save(current, user, reason)
-    if answer.strip():
+    if answer.strip() and not _answered(current, answer):
         ReturnComment.objects.create(
             ret=current, kind=ReturnComment.Kind.ANSWER, text=answer.strip(), author=user
         )
     return current
+
+
+def _answered(ret: Return, answer: str) -> bool:
+    """The thread already ends with this answer (sent by a first click of the same button)."""
+    last = ret.comments.order_by("-pk").first()
+    return (
+        last is not None and last.kind == ReturnComment.Kind.ANSWER and last.text == answer.strip()
+    )
+
+
+def saves_nothing(ret: Return, data: Parsed, *, answer: str = "") -> bool:
+    """True when saving ``data`` (and ``answer``) would leave the return exactly as it is: the
+    same edit was saved meanwhile, as when a button is clicked twice. Such a save overwrites
+    nothing, so it is no conflict even though the page was opened at an earlier version."""
+    if ret.pk is None or (answer.strip() and not _answered(ret, answer)):
+        return False
+    _, specs = return_specs(ret)
+    stored = stored_values(ret, specs)
+
+    def content(spec: KpiSpec, values: FigureValues):
+        counts = {key: count for key, count in values.categories.items() if count is not None}
+        return _figure_fields(spec, values), counts
+
+    return (
+        ret.commentary == data.commentary
+        and ret.commentary_personal_data_reason == data.commentary_pd_reason
+        and all(
+            content(s, stored.get(s.code, FigureValues()))
+            == content(s, data.figures.get(s.code, FigureValues()))
+            for s in specs
+        )
+    )
 
 
 @transaction.atomic

@@ -282,17 +282,23 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
         )
     except services.StaleReturn as stale:
         fresh = access.get_return_for_user(request.user, reference, pathway, quarter)
-        if fresh.is_locked:
-            messages.info(
-                request,
-                f"Your changes were not saved: this return was "
-                f"{fresh.get_status_display().lower()} meanwhile and is locked.",
+        # The same edit saved meanwhile (a button clicked twice) overwrites nothing: no conflict.
+        repeat = (
+            not any(form.uploads().values())
+            and not form.removals()
+            and services.saves_nothing(
+                fresh, form.parsed, answer=form.cleaned_data.get("answer") or ""
             )
+        )
+        if fresh.is_locked:
+            messages.info(request, _locked_meanwhile(fresh, repeat=repeat))
             return redirect(_url(fresh))
-        form = _form(fresh, _with_version(request.POST, fresh.version), request.FILES)
-        form.is_valid()
-        messages.error(request, str(stale))
-        return _page(request, fresh, form=form, changes=stale.changes, status=409)
+        if not repeat:
+            form = _form(fresh, _with_version(request.POST, fresh.version), request.FILES)
+            form.is_valid()
+            messages.error(request, str(stale))
+            return _page(request, fresh, form=form, changes=stale.changes, status=409)
+        saved = fresh
     except services.ReturnLocked as locked:
         messages.info(request, str(locked))
         return redirect(_url(ret))
@@ -326,6 +332,19 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
         "Return submitted. It is now locked; the commissioners will review it.",
     )
     return redirect(_url(saved))
+
+
+def _locked_meanwhile(ret: Return, *, repeat: bool) -> str:
+    submitted = (
+        f"submitted on {timezone.localtime(ret.submitted_at):%d/%m/%Y at %H:%M} by "
+        f"{ret.submitted_by}"
+    )
+    if repeat:
+        return f"This return was already {submitted}, with these figures. It is locked."
+    return (
+        f"Your changes were not saved: meanwhile this return was {submitted}, and it is "
+        f"{ret.get_status_display().lower()} and locked."
+    )
 
 
 def _with_version(data, version: int):
