@@ -6,7 +6,7 @@ from django.contrib.auth import logout
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from contracts import services as contract_services
 from kpis import catalogue
@@ -16,6 +16,7 @@ from psis import access, exports
 logger = logging.getLogger(__name__)
 
 
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
     from reports import services as returns  # the returns app builds on contracts
 
@@ -32,6 +33,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "contracts/home.html", context)
 
 
+@require_GET
 def account(request: HttpRequest) -> HttpResponse:
     return render(request, "contracts/account.html", {"person": request.user})
 
@@ -44,6 +46,7 @@ def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
     return redirect("login")
 
 
+@require_GET
 def contract_detail(request: HttpRequest, reference: str) -> HttpResponse:
     contract = access.get_contract_for_user(request.user, reference)
     today = timezone.localdate()
@@ -64,6 +67,7 @@ def contract_detail(request: HttpRequest, reference: str) -> HttpResponse:
     return render(request, "contracts/contract_detail.html", context)
 
 
+@require_GET
 def kpi_catalogue(request: HttpRequest, reference: str) -> HttpResponse:
     contract = access.get_contract_for_user(request.user, reference)
     visible = access.pathways_for(request.user, contract)
@@ -75,6 +79,7 @@ def kpi_catalogue(request: HttpRequest, reference: str) -> HttpResponse:
     return render(request, "contracts/kpi_catalogue.html", {"contract": contract, "kpis": kpis})
 
 
+@require_GET
 def kpi_catalogue_download(request: HttpRequest, reference: str, fmt: str) -> HttpResponse:
     contract = access.get_contract_for_user(request.user, reference)
     filename = f"{contract.reference}-kpi-catalogue.{fmt}"

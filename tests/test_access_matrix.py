@@ -1,0 +1,228 @@
+"""Every URL of the app, for every role, against the policy in tests/access_matrix.py.
+
+The demo is seeded once; each request runs in a savepoint that is rolled back, so what one role
+does (finalising a pack, withdrawing an override) cannot change the answer another role gets.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.contrib.admin.sites import site as admin_site
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from contracts.demo import seed_demo
+from contracts.models import Action, Contract, Meeting, MeetingPack, User
+from kpis.models import RagOverride
+from reports import pack_tasks
+from reports.models import Attachment, Figure
+from tests.access_matrix import LOGIN, MATRIX, OK, ROLES, Case, Id
+
+IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+LET_THROUGH = {200, 302, 400}
+
+
+def url_names(patterns=None, namespace: str = "", prefix: str = "") -> list[tuple[str, str]]:
+    """(name, route) of every URL pattern, namespaces included, except the Django admin's."""
+    found = []
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            if getattr(entry, "app_name", None) == admin_site.name or route == "admin/":
+                continue
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            found += url_names(entry.url_patterns, ns, route)
+        elif isinstance(entry, URLPattern):
+            found.append((f"{namespace}{entry.name}" if entry.name else "", route))
+    return found
+
+
+def _attach(ret_pathway: str, quarter: tuple[int, int], uploader: User) -> Attachment:
+    figure = (
+        Figure.objects.filter(
+            ret__pathway__contract__reference="PSIS",
+            ret__pathway__code=ret_pathway,
+            ret__period__year=quarter[0],
+            ret__period__quarter=quarter[1],
+            kpi__measure="evidence",
+        )
+        .order_by("kpi__order", "pk")
+        .first()
+    )
+    return Attachment.objects.create(
+        figure=figure,
+        file=ContentFile(b"%PDF-1.7 evidence", name="evidence.pdf"),
+        name="evidence.pdf",
+        size=17,
+        content_type="application/pdf",
+        uploaded_by=uploader,
+    )
+
+
+def _pack(contract: Contract, year: int, quarter: int, status: str, user: User) -> MeetingPack:
+    """A ready pack with small files: rendering the demo's would take ~10 s a pack."""
+    pdf, xlsx = b"%PDF-1.7 a small pack", b"PK a small workbook"
+    now = timezone.now()
+    pack = MeetingPack(
+        contract=contract,
+        period=contract.periods.get(year=year, quarter=quarter),
+        status=status,
+        job_status=MeetingPack.JobStatus.DONE,
+        progress=100,
+        requested_by=user,
+        started_at=now - timedelta(minutes=1),
+        generated_at=now,
+        generated_by=user,
+    )
+    pack.pdf.save(pack.filename("pdf"), ContentFile(pdf), save=False)
+    pack.xlsx.save(pack.filename("xlsx"), ContentFile(xlsx), save=False)
+    if status == MeetingPack.Status.FINAL:
+        pack.pdf_sha256, pack.xlsx_sha256 = pack_tasks.sha256(pdf), pack_tasks.sha256(xlsx)
+        pack.finalised_at, pack.finalised_by = now, user
+    pack.save()
+    return pack
+
+
+def demo_ids() -> dict[str, int]:
+    """Seed the demo, add what it lacks (documents, packs), and name the ids the table uses."""
+    seed_demo()
+    psis = Contract.objects.get(reference="PSIS")
+    commissioner = User.objects.get(username="commissioner")
+    meeting = Meeting.objects.get(contract=psis, period__year=2, period__quarter=3)
+    return {
+        "spa_attachment": _attach("SPA", (2, 4), User.objects.get(username="lead")).pk,
+        "ac_attachment": _attach("AC", (2, 4), User.objects.get(username="partner")).pk,
+        "meeting": meeting.pk,
+        "action": Action.objects.filter(raised_at=meeting).order_by("pk").first().pk,
+        "override": RagOverride.objects.active().get(kpi__code="KEY-01").pk,
+        "draft_pack": _pack(psis, 2, 4, MeetingPack.Status.DRAFT, commissioner).pk,
+        "final_pack": _pack(psis, 2, 3, MeetingPack.Status.FINAL, commissioner).pk,
+    }
+
+
+def resolve(name: str, case: Case, ids: dict[str, int]) -> str:
+    kwargs = {k: ids[v.name] if isinstance(v, Id) else v for k, v in case.kwargs.items()}
+    return reverse(name, kwargs=kwargs)
+
+
+def clients() -> dict[str, Client]:
+    found = {"anonymous": Client()}
+    for role in ROLES[1:]:
+        found[role] = Client()
+        found[role].force_login(User.objects.get(username=role))
+    return found
+
+
+@dataclass
+class Answer:
+    status: int
+    location: str = ""
+    error: str = ""
+
+    def meets(self, expected) -> bool:
+        if self.error:
+            return False
+        if expected == LOGIN:
+            return self.status == 302 and self.location.startswith(reverse("login"))
+        if expected == OK:
+            return self.status in LET_THROUGH
+        return self.status == expected
+
+    def __str__(self) -> str:
+        if self.error:
+            return f"error: {self.error}"
+        if self.status == 302:
+            where = "login" if self.location.startswith(reverse("login")) else self.location
+            return f"302 to {where}"
+        return str(self.status)
+
+
+def ask(client: Client, user: User | None, method: str, url: str) -> Answer:
+    """One request, in a savepoint rolled back afterwards; signs the user in again if need be."""
+    if user is not None and client.session.get("_auth_user_id") != str(user.pk):
+        client.force_login(user)
+    try:
+        with transaction.atomic():
+            response = client.get(url) if method == "GET" else client.post(url, {})
+            transaction.set_rollback(True)
+    except Exception as exc:  # noqa: BLE001 - a crash is a mismatch to report, not a stop
+        return Answer(500, error=f"{type(exc).__name__}: {exc}"[:120])
+    return Answer(response.status_code, response.get("Location", ""))
+
+
+def report(mismatches: list[tuple], asked: int) -> str:
+    """One line per URL, case and method; a role's cell reads "got (want expected)"."""
+    lines: dict[tuple, dict[str, str]] = {}
+    for name, label, method, role, expected, answer in mismatches:
+        lines.setdefault((name, label, method), {})[role] = f"{answer} (want {expected})"
+    header = ["URL", "case", "method", *ROLES]
+    rows = [[*key, *(cells.get(role, ".") for role in ROLES)] for key, cells in lines.items()]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    text = [" | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    rule = "-+-".join("-" * w for w in widths)
+    head = " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
+    return "\n".join(
+        [
+            f"{len(mismatches)} of {asked} answers differ from tests/access_matrix.py "
+            "('.' = as expected):",
+            head,
+            rule,
+            *text,
+        ]
+    )
+
+
+def test_every_url_has_a_row_in_the_matrix():
+    names = url_names()
+    assert names, "no URL patterns found"
+    missing = [f"{name or '(no name)'}  ({route})" for name, route in names if name not in MATRIX]
+    assert not missing, "URL patterns without a row in tests/access_matrix.py:\n" + "\n".join(
+        missing
+    )
+    stale = sorted(set(MATRIX) - {name for name, _ in names})
+    assert not stale, f"Rows for URLs that no longer exist: {stale}"
+    for name, cases in MATRIX.items():
+        assert cases, f"{name} has no case"
+        for case in cases:
+            for method, answers in (("GET", case.get), ("POST", case.post)):
+                assert set(answers) == set(ROLES), f"{name} {method} lacks a role"
+
+
+@pytest.mark.django_db
+def test_every_url_answers_every_role_as_the_policy_says(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.TASKS = IMMEDIATE
+    ids = demo_ids()
+    users = {u.username: u for u in User.objects.filter(username__in=ROLES[1:])}
+    by_role = clients()
+    mismatches = []
+    asked = 0
+    missing = []
+    for name, route in url_names():
+        if name not in MATRIX:
+            missing.append(f"{name or '(no name)'} ({route})")
+            continue
+        for case in MATRIX[name]:
+            url = resolve(name, case, ids)
+            label = ", ".join(v.name if isinstance(v, Id) else str(v) for v in case.kwargs.values())
+            label += f" ({case.note})" if case.note else ""
+            for method, expected in (("GET", case.get), ("POST", case.post)):
+                for role in ROLES:
+                    answer = ask(by_role[role], users.get(role), method, url)
+                    asked += 1
+                    if not answer.meets(expected[role]):
+                        mismatches.append((name, label, method, role, expected[role], answer))
+    problems = []
+    if missing:
+        problems.append(
+            "URL patterns without a row in tests/access_matrix.py: " + ", ".join(missing)
+        )
+    if mismatches:
+        problems.append(report(mismatches, asked))
+    if problems:
+        pytest.fail("\n\n".join(problems), pytrace=False)
+    assert asked > 500
