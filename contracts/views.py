@@ -10,7 +10,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from contracts import services as contract_services
 from kpis import catalogue
-from kpis.models import Kpi
 from psis import access, exports
 
 logger = logging.getLogger(__name__)
@@ -70,12 +69,7 @@ def contract_detail(request: HttpRequest, reference: str) -> HttpResponse:
 @require_GET
 def kpi_catalogue(request: HttpRequest, reference: str) -> HttpResponse:
     contract = access.get_contract_for_user(request.user, reference)
-    visible = access.pathways_for(request.user, contract)
-    kpis = list(
-        Kpi.objects.filter(pathway__in=visible)
-        .select_related("pathway")
-        .prefetch_related("targets", "categories")
-    )
+    kpis = catalogue.catalogue_kpis(contract, access.pathways_for(request.user, contract))
     return render(request, "contracts/kpi_catalogue.html", {"contract": contract, "kpis": kpis})
 
 
@@ -84,7 +78,7 @@ def kpi_catalogue_download(request: HttpRequest, reference: str, fmt: str) -> Ht
     contract = access.get_contract_for_user(request.user, reference)
     filename = f"{contract.reference}-kpi-catalogue.{fmt}"
     headers = catalogue.catalogue_headers(contract)
-    rows = catalogue.catalogue_rows(contract)
+    rows = catalogue.catalogue_rows(contract, access.pathways_for(request.user, contract))
     if fmt == "csv":
         return exports.csv_response(filename, headers, rows)
     if fmt == "xlsx":

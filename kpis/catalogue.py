@@ -27,14 +27,18 @@ def catalogue_headers(contract: Contract) -> list[str]:
     return FIXED_HEADERS_BEFORE + years + FIXED_HEADERS_AFTER
 
 
-def catalogue_kpis(contract: Contract) -> list[Kpi]:
+def catalogue_kpis(contract: Contract, pathways=None) -> list[Kpi]:
+    """The contract's KPIs; only those of ``pathways`` when given (what the user may see)."""
+    kpis = Kpi.objects.for_contract(contract).with_targets()
+    if pathways is not None:
+        kpis = kpis.filter(pathway__in=pathways)
     # list() runs the query once, with targets prefetched, before rows are written.
-    return list(Kpi.objects.for_contract(contract).with_targets())
+    return list(kpis)
 
 
-def catalogue_rows(contract: Contract) -> Iterator[list]:
+def catalogue_rows(contract: Contract, pathways=None) -> Iterator[list]:
     years = catalogue_years(contract)
-    for kpi in catalogue_kpis(contract):
+    for kpi in catalogue_kpis(contract, pathways):
         if kpi.target_status == TargetStatus.NONE:
             targets = [None for _ in years]
         else:
