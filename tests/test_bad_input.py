@@ -45,6 +45,7 @@ from kpis.models import Kpi, KpiCategory, RagOverride
 from psis.exports import FORMULA_PREFIXES
 from reports import excel, pack, validation
 from reports.models import Attachment, BreakdownFigure, Figure, Return, ReturnComment
+from tests.cast import spa_data
 from tests.test_pack import pdf_text
 
 IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
@@ -112,22 +113,6 @@ def period(cast, year=1, quarter=1):
 
 def return_url(pathway="SPA", quarter="Y1Q1", name=""):
     return f"/contracts/PSIS/returns/{pathway}/{quarter}/{name}"
-
-
-def spa_data(cast, **changes):
-    first, second = cast.kpis["SPA-04"].categories.all()
-    data = {
-        "SPA-01__value": "1,250",
-        "SPA-02__value": "£75,000.50",
-        "SPA-03__numerator": "3",
-        "SPA-03__denominator": "40",
-        f"SPA-04__cat_{first.pk}": "200",
-        f"SPA-04__cat_{second.pk}": "12",
-        "SPA-04__total": "212",
-        "commentary": "A steady quarter.",
-    }
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 def ac_data(**changes):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from contracts.models import ReportingPeriod
 from reports import services, validation
 from reports.models import Attachment, Figure, Return, ReturnComment
+from tests.cast import spa_data
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -32,22 +33,6 @@ def version_of(cast, pathway="spa", quarter=(1, 1)):
         pathway=getattr(cast, pathway), period__year=quarter[0], period__quarter=quarter[1]
     ).first()
     return ret.version if ret else 0
-
-
-def spa_data(cast, **changes):
-    first, second = cast.kpis["SPA-04"].categories.all()
-    data = {
-        "SPA-01__value": "1,250",
-        "SPA-02__value": "£75,000.50",
-        "SPA-03__numerator": "3",
-        "SPA-03__denominator": "40",
-        f"SPA-04__cat_{first.pk}": "200",
-        f"SPA-04__cat_{second.pk}": "12",
-        "SPA-04__total": "212",
-        "commentary": "A steady quarter.",
-    }
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 def post(client, cast, action="save", pathway="SPA", quarter="Y1Q1", **data):
