@@ -94,6 +94,7 @@ class Kpi(models.Model):
     )
     note = models.TextField(blank=True, help_text="How the contract text was read.")
     order = models.PositiveSmallIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
 
     objects = KpiQuerySet.as_manager()
 
@@ -166,6 +167,7 @@ class KpiTarget(models.Model):
     value = models.DecimalField(
         max_digits=12, decimal_places=2, validators=[MinValueValidator(Decimal(0))]
     )
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["kpi", "from_year"]
@@ -185,6 +187,7 @@ class KpiCategory(models.Model):
     kpi = models.ForeignKey(Kpi, on_delete=models.CASCADE, related_name="categories")
     name = models.CharField(max_length=120)
     order = models.PositiveSmallIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         verbose_name_plural = "KPI categories"

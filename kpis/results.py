@@ -247,7 +247,7 @@ def _kpis(contract: Contract, pathway_ids: list[int], oba_class: str | None) -> 
     return list(qs.order_by("pathway__order", "order", "code"))
 
 
-def _pathways(contract: Contract, pathways) -> list[Pathway]:
+def reported_pathways(contract: Contract, pathways) -> list[Pathway]:
     """The pathways to report, cross-cutting first: a queryset is read, a list used as given."""
     if isinstance(pathways, list | tuple):
         found = [p for p in pathways if p.contract_id == contract.pk]
@@ -922,7 +922,7 @@ def _history(kpi: Kpi, period: ReportingPeriod, ctx: _Context):
 # --- the service -------------------------------------------------------------------------------
 
 
-def _window(all_periods: list[ReportingPeriod], upto: ReportingPeriod, size: int | None):
+def history_window(all_periods: list[ReportingPeriod], upto: ReportingPeriod, size: int | None):
     earlier = [p for p in all_periods if p.index <= upto.index]
     return earlier if size is None else earlier[-size:]
 
@@ -975,9 +975,9 @@ def contract_results(
     today = today or timezone.localdate()
     if all_periods is None:
         all_periods = contract_periods(contract)
-    window = _window(all_periods, period, HISTORY_QUARTERS)
+    window = history_window(all_periods, period, HISTORY_QUARTERS)
     previous = next((p for p in reversed(window) if p.index == period.index - 1), None)
-    pathway_list = _pathways(contract, pathways)
+    pathway_list = reported_pathways(contract, pathways)
     kpis = _kpis(contract, [p.pk for p in pathway_list], oba_class)
     shown = [period] + ([previous] if previous else [])
     data = _load(kpis, [p.pk for p in pathway_list], window, shown)
@@ -1030,7 +1030,7 @@ def kpi_history(
     contract = upto_period.contract
     if all_periods is None:
         all_periods = contract_periods(contract)
-    window = _window(all_periods, upto_period, None)
+    window = history_window(all_periods, upto_period, None)
     data = _load([kpi], [kpi.pathway_id], window, window)
     ctx = _Context(contract, {p.index: p for p in window}, data, today)
     return [_result(kpi, p, ctx) for p in window]

@@ -18,7 +18,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
 from contracts.models import Contract, ReportingPeriod
-from kpis import charts, results, services
+from kpis import charts, results, results_cache, services
 from kpis.forms import RagOverrideForm
 from kpis.models import Kpi, ObaClass, RagOverride
 from psis import access, exports
@@ -144,7 +144,7 @@ def _overview_results(request, reference):
     all_periods = results.contract_periods(contract)
     period = _period(request, contract, all_periods)
     oba = _oba(request)
-    res = results.contract_results(
+    res = results_cache.contract_results(
         contract,
         period,
         pathways=access.pathways_for(request.user, contract),
@@ -221,7 +221,7 @@ def _pathway_results(request, reference, code):
     all_periods = results.contract_periods(contract)
     period = _period(request, contract, all_periods)
     oba = _oba(request)
-    res = results.contract_results(
+    res = results_cache.contract_results(
         contract,
         period,
         pathways=[pathway],

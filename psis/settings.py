@@ -164,6 +164,11 @@ else:
 # and, when confirmed, deleted by `manage.py purge_evidence`.
 EVIDENCE_RETENTION_DAYS = env.int("EVIDENCE_RETENTION_DAYS", default=6 * 365)
 
+# Dashboard results are kept in each process, keyed by what they are read from (so never stale):
+# at most this many quarters' results, each for at most this many seconds (kpis/results_cache.py).
+RESULTS_CACHE_SIZE = env.int("RESULTS_CACHE_SIZE", default=32)
+RESULTS_CACHE_SECONDS = env.int("RESULTS_CACHE_SECONDS", default=600)
+
 STORAGES = {
     "default": DEFAULT_STORAGE,
     "staticfiles": {

@@ -28,3 +28,13 @@ def client_for(client):
 @pytest.fixture
 def cast_password():
     return PASSWORD
+
+
+@pytest.fixture(autouse=True)
+def _fresh_results_cache():
+    """Each test starts with no cached dashboard results (database ids repeat between tests)."""
+    from kpis import results_cache
+
+    results_cache.clear()
+    yield
+    results_cache.clear()
