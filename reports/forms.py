@@ -69,6 +69,31 @@ class MultipleFileField(forms.FileField):
         return cleaned
 
 
+class BootstrapBoundField(forms.BoundField):
+    """A field whose widget carries Bootstrap 5's classes (``is-invalid`` when it has errors).
+
+    The return page renders its hundred-odd fields with ``reports/_field.html`` rather than
+    crispy's per-field templates, which cost several times as much; the markup is the same.
+    """
+
+    def build_widget_attrs(self, attrs, widget=None):
+        attrs = super().build_widget_attrs(attrs, widget)
+        widget = widget or self.field.widget
+        if isinstance(widget, forms.CheckboxInput):
+            base = "form-check-input"
+        elif isinstance(widget, forms.Select):
+            base = "form-select"
+        else:
+            base = "form-control"
+        own = attrs.get("class") or widget.attrs.get("class", "")
+        attrs["class"] = " ".join(c for c in (own, base, "is-invalid" if self.errors else "") if c)
+        return attrs
+
+    @property
+    def is_checkbox(self) -> bool:
+        return isinstance(self.field.widget, forms.CheckboxInput)
+
+
 def _helper() -> FormHelper:
     helper = FormHelper()
     helper.form_tag = False
@@ -80,6 +105,7 @@ class ReturnForm(forms.Form):
     """Every input of one return: figures, explanations, evidence, commentary."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    bound_field_class = BootstrapBoundField
 
     def __init__(
         self,

@@ -259,13 +259,59 @@ def stored_values(ret: Return, specs: Iterable[KpiSpec]) -> dict[str, FigureValu
     return {spec.code: figure_values(spec, figures.get(spec.code)) for spec in specs}
 
 
-def stored_raw(ret: Return, specs: Sequence[KpiSpec]) -> dict[str, object]:
+def stored_raw(
+    ret: Return, specs: Sequence[KpiSpec], values: Mapping[str, FigureValues] | None = None
+) -> dict[str, object]:
     """A return's saved contents as typed text, keyed by field name."""
-    values = stored_values(ret, specs)
+    if values is None:
+        values = stored_values(ret, specs)
     raw: dict[str, object] = {validation.COMMENTARY: ret.commentary}
     for spec in specs:
         raw.update(figure_raw(spec, values.get(spec.code, FigureValues())))
     return raw
+
+
+@dataclass(frozen=True)
+class Contents:
+    """What the return page needs of a return, read once: its KPIs, their specs, its figures."""
+
+    kpis: list[Kpi]
+    specs: list[KpiSpec]
+    figures: dict[int, Figure]  # by KPI id, with their breakdown counts and attachments
+    values: dict[str, FigureValues]  # by KPI code
+    pd_reasons: dict[str, str]  # reasons given for personal data, by KPI code (and commentary)
+
+    @property
+    def attachments(self) -> dict[str, list[Attachment]]:
+        return {
+            kpi.code: list(self.figures[kpi.pk].attachments.all())
+            for kpi in self.kpis
+            if kpi.pk in self.figures
+        }
+
+
+def return_contents(ret: Return) -> Contents:
+    """A return's contents for its page (five queries; two for a return not yet started)."""
+    kpis, specs = return_specs(ret)
+    figures: dict[int, Figure] = {}
+    if ret.pk is not None:
+        # Queries: the figures, their breakdown counts, their attachments.
+        figures = {f.kpi_id: f for f in ret.figures.prefetch_related("breakdown", "attachments")}
+    codes = {k.pk: k.code for k in kpis}
+    values = {}
+    if ret.pk is not None:
+        values = {
+            spec.code: figure_values(spec, figures.get(kpi.pk))
+            for kpi, spec in zip(kpis, specs, strict=True)
+        }
+    pd_reasons = {
+        codes[kpi_id]: f.personal_data_reason
+        for kpi_id, f in figures.items()
+        if f.personal_data_reason and kpi_id in codes
+    }
+    if ret.pk is not None and ret.commentary_personal_data_reason:
+        pd_reasons[validation.COMMENTARY] = ret.commentary_personal_data_reason
+    return Contents(kpis, specs, figures, values, pd_reasons)
 
 
 def stored_pd_reasons(ret: Return) -> dict[str, str]:

@@ -93,15 +93,11 @@ class KpiBlock:
         return self.kpi.measure == Measure.EVIDENCE
 
 
-def _blocks(ret: Return, form: ReturnForm | None, comments) -> list[KpiBlock]:
-    kpis, specs = services.return_specs(ret)
-    values = services.stored_values(ret, specs)
+def _blocks(
+    ret: Return, contents: services.Contents, form: ReturnForm | None, comments
+) -> list[KpiBlock]:
+    kpis, specs, values, figures = contents.kpis, contents.specs, contents.values, contents.figures
     previous = services.previous_figures(ret.pathway, ret.period, kpis)
-    figures = {}
-    if ret.pk:
-        figures = {
-            f.kpi_id: f for f in ret.figures.prefetch_related("attachments", "breakdown__category")
-        }
     blocks = []
     for kpi, spec in zip(kpis, specs, strict=True):
         figure = figures.get(kpi.pk)
@@ -176,15 +172,11 @@ def _running_total(spec: KpiSpec, values: FigureValues, form) -> str:
     return text + f" but the total is {total:,}."
 
 
-def _form(ret: Return, data=None, files=None) -> ReturnForm:
-    kpis, specs = services.return_specs(ret)
-    attachments: dict[str, list] = {}
+def _form(ret: Return, contents: services.Contents, data=None, files=None) -> ReturnForm:
+    specs = contents.specs
+    initial = {"version": ret.version, **services.stored_raw(ret, specs, contents.values)}
     if ret.pk:
-        for a in Attachment.objects.filter(figure__ret=ret).select_related("figure__kpi"):
-            attachments.setdefault(a.figure.kpi.code, []).append(a)
-    initial = {"version": ret.version, **services.stored_raw(ret, specs)}
-    if ret.pk:
-        for code, reason in services.stored_pd_reasons(ret).items():
+        for code, reason in contents.pd_reasons.items():
             if code == validation.COMMENTARY:
                 initial[validation.COMMENTARY_PD_CONFIRM] = True
                 initial[validation.COMMENTARY_PD_REASON] = reason
@@ -196,8 +188,8 @@ def _form(ret: Return, data=None, files=None) -> ReturnForm:
         files,
         initial=initial,
         specs=specs,
-        attachments=attachments,
-        stored_pd_reasons=services.stored_pd_reasons(ret),
+        attachments=contents.attachments,
+        stored_pd_reasons=contents.pd_reasons,
         previously_submitted=ret.submitted_at is not None,
         queried=ret.status == Return.Status.QUERIED,
     )
@@ -209,8 +201,15 @@ def _comments(ret: Return) -> list[ReturnComment]:
     return list(ret.comments.select_related("author", "kpi"))
 
 
-def _page(request, ret: Return, *, form=None, changes=None, status=200, review_forms=None):
-    """The return page: the form when the user may edit it, otherwise the figures read-only."""
+def _page(
+    request, ret: Return, *, contents=None, form=None, changes=None, status=200, review_forms=None
+):
+    """The return page: the form when the user may edit it, otherwise the figures read-only.
+
+    ``contents``: ``services.return_contents(ret)`` if the caller has read it already.
+    """
+    if contents is None:
+        contents = services.return_contents(ret)
     comments = _comments(ret)
     editable = form is not None
     commentary_pd_open = False
@@ -227,7 +226,7 @@ def _page(request, ret: Return, *, form=None, changes=None, status=200, review_f
         "period": ret.period,
         "today": timezone.localdate(),
         "overdue": ret.period.due_date < timezone.localdate() and ret.submitted_at is None,
-        "blocks": _blocks(ret, form, comments),
+        "blocks": _blocks(ret, contents, form, comments),
         "comments": comments,
         "form": form,
         "editable": editable,
@@ -252,8 +251,9 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
     ret = access.get_return_for_user(request.user, reference, pathway, quarter)
     can_submit = access.can_submit(request.user, ret.pathway)
     if request.method == "GET":
-        form = _form(ret) if can_submit and not ret.is_locked else None
-        return _page(request, ret, form=form)
+        contents = services.return_contents(ret)
+        form = _form(ret, contents) if can_submit and not ret.is_locked else None
+        return _page(request, ret, contents=contents, form=form)
     access.require_submitter(request.user, ret.pathway)
     if ret.is_locked:
         messages.info(
@@ -266,11 +266,12 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
             ),
         )
         return redirect(_url(ret))
-    form = _form(ret, request.POST, request.FILES)
+    contents = services.return_contents(ret)
+    form = _form(ret, contents, request.POST, request.FILES)
     submitting = request.POST.get("action") == "submit"
     if not form.is_valid():
         messages.error(request, "The return was not saved. Fix the problems listed below.")
-        return _page(request, ret, form=form, status=400)
+        return _page(request, ret, contents=contents, form=form, status=400)
     try:
         saved = services.return_save_draft(
             ret=ret,
@@ -294,10 +295,13 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
             messages.info(request, _locked_meanwhile(fresh, repeat=repeat))
             return redirect(_url(fresh))
         if not repeat:
-            form = _form(fresh, _with_version(request.POST, fresh.version), request.FILES)
+            contents = services.return_contents(fresh)
+            form = _form(fresh, contents, _with_version(request.POST, fresh.version), request.FILES)
             form.is_valid()
             messages.error(request, str(stale))
-            return _page(request, fresh, form=form, changes=stale.changes, status=409)
+            return _page(
+                request, fresh, contents=contents, form=form, changes=stale.changes, status=409
+            )
         saved = fresh
     except services.ReturnLocked as locked:
         messages.info(request, str(locked))
@@ -306,7 +310,7 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
         for problem in invalid.problems:
             form.add_problem(problem)
         messages.error(request, "The return was not saved. Fix the problems listed below.")
-        return _page(request, ret, form=form, status=400)
+        return _page(request, ret, contents=contents, form=form, status=400)
     if not submitting:
         messages.success(request, "Draft saved. You can come back to it at any time.")
         return redirect(_url(saved))
@@ -317,7 +321,8 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
         return redirect(_url(saved))
     except services.ReturnInvalid as invalid:
         fresh = access.get_return_for_user(request.user, reference, pathway, quarter)
-        form = _form(fresh, _with_version(request.POST, fresh.version))
+        contents = services.return_contents(fresh)
+        form = _form(fresh, contents, _with_version(request.POST, fresh.version))
         form.is_valid()
         for problem in invalid.problems:
             form.add_problem(problem)
@@ -326,7 +331,7 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
             "Your changes are saved as a draft, but the return cannot be submitted yet. "
             "Fix the problems listed below, then submit again.",
         )
-        return _page(request, fresh, form=form, status=400)
+        return _page(request, fresh, contents=contents, form=form, status=400)
     messages.success(
         request,
         "Return submitted. It is now locked; the commissioners will review it.",
