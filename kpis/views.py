@@ -260,7 +260,7 @@ def _kpi_page(request, reference, code, *, quarter=None, form=None, status=200) 
     kpi = _kpi_for(request.user, contract, code)
     all_periods = results.contract_periods(contract)
     period = _period(request, contract, all_periods, quarter)
-    history = results.kpi_history(kpi, upto_period=period, all_periods=all_periods)
+    history = results_cache.kpi_history(kpi, upto_period=period, all_periods=all_periods)
     current = history[-1]
     shown = [r for r in history if r.due]
     chart = charts.history_chart(
@@ -312,7 +312,7 @@ def kpi_download(request: HttpRequest, reference: str, code: str, fmt: str) -> H
     kpi = _kpi_for(request.user, contract, code)
     all_periods = results.contract_periods(contract)
     period = _period(request, contract, all_periods)
-    history = results.kpi_history(kpi, upto_period=period, all_periods=all_periods)
+    history = results_cache.kpi_history(kpi, upto_period=period, all_periods=all_periods)
     stem = _stem(contract, period, f"{kpi.code}-history")
     return _download(fmt, stem, kpi.code, results.result_rows(history))
 

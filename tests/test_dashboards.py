@@ -373,11 +373,10 @@ def _grow(cast):
 #   session; user; contract (through access); the contract's quarters;
 #   [pathway: the pathway (through access)];
 #   pathways (not on the pathway or KPI page);
-#   the cached results' stamp: returns, figure count, figure history, overrides, KPIs
-#   (not on the KPI page);
-#   when the results are not cached yet (and always on the KPI page): KPIs; their targets;
-#   their categories; returns in the window; their figures; [breakdown counts, when a
-#   breakdown KPI is shown]; active overrides;
+#   the cached results' stamp: returns, figure count, figure history, overrides, KPIs;
+#   when the results are not cached yet: [not on the KPI page: KPIs; their targets; their
+#   categories]; returns in the window; their figures; [breakdown counts, when a breakdown
+#   KPI is shown]; active overrides;
 #   may this user review (can_review);
 #   [KPI page: the review thread of its quarters; every override of the KPI];
 #   the user's organisation (page header);
@@ -388,13 +387,13 @@ DASHBOARDS = [
     (reverse("performance_overview", args=["PSIS"]) + f"?quarter={QUARTER}", 22, 15),
     (reverse("performance_exceptions", args=["PSIS"]) + f"?quarter={QUARTER}", 22, 15),
     (reverse("performance_pathway", args=["PSIS", "SPA"]) + f"?quarter={QUARTER}", 22, 15),
-    (reverse("performance_kpi", args=["PSIS", "SPA-01"]) + f"?quarter={QUARTER}", 17, 17),
+    (reverse("performance_kpi", args=["PSIS", "SPA-01"]) + f"?quarter={QUARTER}", 22, 19),
     (reverse("performance_download", args=["PSIS", "csv"]) + f"?quarter={QUARTER}", 20, 13),
     (
         reverse("performance_kpi_download", args=["PSIS", "SPA-01", "xlsx"])
         + f"?quarter={QUARTER}",
-        13,
-        13,
+        18,
+        15,
     ),
 ]
 

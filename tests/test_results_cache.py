@@ -245,3 +245,40 @@ def test_dashboard_pages_read_from_the_cache(figures, client_for):
     hits = results_cache._store.hits
     assert client.get(url).status_code == 200
     assert results_cache._store.hits == hits + 1
+
+
+def _history(cast, code="SPA-01", year=1, quarter=2):
+    kpi = cast.kpis[code]
+    return results_cache.kpi_history(kpi, upto_period=period(cast, year, quarter), today=LATER)
+
+
+def _history_seen(history) -> list:
+    return [
+        (r.period.short_label, r.actual, r.ytd_actual, r.quarter_target, r.rag, r.rag_source)
+        for r in history
+    ]
+
+
+def _query_spa_return(cast):
+    spa = ret(cast.spa, period(cast, 1, 1))
+    spa.status = "draft"  # sent back: its figures no longer count
+    spa.save()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [_change_figure_value, _query_spa_return, _override, _change_target, _add_figure_in_bulk],
+    ids=lambda f: f.__name__.strip("_"),
+)
+def test_a_kpis_history_is_cached_until_its_figures_change(figures, change):
+    code = "SPA-02" if change is _add_figure_in_bulk else "SPA-01"
+    first = _history(figures, code)
+    assert _history(figures, code) is first
+    seen_before = _history_seen(first)
+    change(figures)
+    after = _history(figures, code)
+    kpi = figures.kpis[code]
+    kpi.refresh_from_db()
+    fresh = results.kpi_history(kpi, upto_period=period(figures, 1, 2), today=LATER)
+    assert after is not first
+    assert _history_seen(after) == _history_seen(fresh) != seen_before
