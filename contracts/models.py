@@ -350,6 +350,14 @@ class Action(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    submission = models.UUIDField(
+        null=True,
+        blank=True,
+        unique=True,
+        editable=False,
+        help_text="The one-time key of the form that added the action: the same form sent "
+        "twice (a double click) adds it once.",
+    )
 
     objects = ActionQuerySet.as_manager()
 

@@ -1,5 +1,6 @@
 """Forms for contract meetings, their actions and generating a meeting pack."""
 
+import uuid
 from datetime import timedelta
 
 from django import forms
@@ -116,6 +117,10 @@ class ActionForm(forms.ModelForm):
         )
         if not self.instance.pk:
             self.fields["status"].initial = Action.Status.OPEN
+            # A new action's form carries a one-time key, so sending it twice adds one action.
+            self.fields["submission"] = forms.UUIDField(
+                widget=forms.HiddenInput, required=False, initial=uuid.uuid4
+            )
         limit_length(self.fields["description"], TEXT_LIMIT)
 
 

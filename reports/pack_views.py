@@ -182,8 +182,17 @@ def action_create(request: HttpRequest, reference: str, pk: int) -> HttpResponse
         action = form.save(commit=False)
         action.contract = contract
         action.raised_at = meeting
-        _save_action(action, None)
-        messages.success(request, "Action added to the log.")
+        action.submission = form.cleaned_data.get("submission")
+        try:
+            with transaction.atomic():
+                _save_action(action, None)
+        except IntegrityError:
+            if not Action.objects.filter(submission=action.submission).exists():
+                raise
+            # The same form sent again (a double click): the action is in the log already.
+            messages.info(request, "This action was already added; it is in the log once.")
+        else:
+            messages.success(request, "Action added to the log.")
         return redirect("meetings:detail", reference=contract.reference, pk=meeting.pk)
     context = {"contract": contract, "form": form, "meeting": meeting, "action": None}
     return render(request, "meetings/action_form.html", context)

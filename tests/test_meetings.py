@@ -172,6 +172,40 @@ class TestPages:
         action.refresh_from_db()
         assert action.closed_at is None
 
+    def test_the_add_action_form_sent_twice_adds_one_action(self, cast, meetings, client_for):
+        """A double click on "Save the action" posts the same form, with its one-time key, twice."""
+        first = meetings[0]
+        client = client_for(cast.commissioner)
+        page = client.get(url("action_create", first.pk))
+        key = page.context["form"]["submission"].value()
+        assert f'name="submission" value="{key}"' in page.content.decode()
+        form = {
+            "description": "Chase the missing figures",
+            "owner_organisation": cast.contract.lead_provider.pk,
+            "due_date": "2023-03-01",
+            "status": "open",
+            "submission": key,
+        }
+        assert client.post(url("action_create", first.pk), form).status_code == 302
+        again = client.post(url("action_create", first.pk), form, follow=True)
+        assert again.redirect_chain[-1][0] == url("detail", first.pk)
+        assert "already added" in again.content.decode()
+        assert Action.objects.filter(description="Chase the missing figures").count() == 1
+        # A fresh form (a new key) adds the same words as a second action, on purpose.
+        fresh = client.get(url("action_create", first.pk)).context["form"]["submission"].value()
+        assert fresh != key
+        client.post(url("action_create", first.pk), {**form, "submission": fresh})
+        assert Action.objects.filter(description="Chase the missing figures").count() == 2
+
+    def test_an_action_key_is_stored_once(self, meetings):
+        made = _action(meetings[0], "Once")
+        made.submission = "6b8a6f9e-8d3c-4c1e-9a55-0d9b1f7c2a10"
+        made.save()
+        twin = _action(meetings[0], "Twice")
+        twin.submission = made.submission
+        with pytest.raises(IntegrityError), transaction.atomic():
+            twin.save()
+
     def test_action_choices_belong_to_the_contract(self, cast, meetings, client_for):
         client = client_for(cast.commissioner)
         form = {
