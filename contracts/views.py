@@ -1,4 +1,6 @@
 import logging
+import re
+import secrets
 import tempfile
 
 from django.contrib import messages
@@ -13,6 +15,10 @@ from kpis import catalogue
 from psis import access, exports
 
 logger = logging.getLogger(__name__)
+
+# The exit page's script waits for this cookie, carrying its form's token, to say "downloading".
+DOWNLOAD_COOKIE = "psis_download"
+DOWNLOAD_TOKEN = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
 @require_GET
@@ -132,6 +138,17 @@ def contract_exit(request: HttpRequest, reference: str) -> HttpResponse:
                 spool, as_attachment=True, filename=filename, content_type="application/zip"
             )
             response["Cache-Control"] = "private, no-store"
+            token = request.POST.get("download_token", "")
+            if DOWNLOAD_TOKEN.fullmatch(token):
+                # Tells the page (static/js/exit-download.js) that the download has begun.
+                response.set_cookie(
+                    DOWNLOAD_COOKIE,
+                    token,
+                    max_age=120,
+                    secure=request.is_secure(),
+                    httponly=False,  # read by the page's script; it holds nothing secret
+                    samesite="Strict",
+                )
             return response
     context = {
         "contract": contract,
@@ -139,5 +156,7 @@ def contract_exit(request: HttpRequest, reference: str) -> HttpResponse:
         "filename": filename,
         "retention_days": exits.retention_days(),
         "error": error,
+        "download_token": secrets.token_urlsafe(16),
+        "download_cookie": DOWNLOAD_COOKIE,
     }
     return render(request, "contracts/exit.html", context, status=500 if error else 200)

@@ -354,6 +354,27 @@ def test_posting_downloads_the_zip(cast, world, client_for):
     assert by == "Cara Commissioner (commissioner)"
 
 
+def test_the_download_answers_the_pages_token_with_a_cookie(cast, world, client_for):
+    """The page's script shows "making the ZIP file" until the cookie says the download began."""
+    client = client_for(cast.commissioner)
+    page = client.get(exit_url())
+    token = page.context["download_token"]
+    assert f'name="download_token" value="{token}"' in page.content.decode()
+    assert client.get(exit_url()).context["download_token"] != token  # one per page shown
+    response = client.post(exit_url(), {"download_token": token})
+    assert response["Content-Type"] == "application/zip"
+    cookie = response.cookies["psis_download"]
+    assert cookie.value == token
+    assert cookie["samesite"] == "Strict" and not cookie["httponly"]
+
+
+@pytest.mark.parametrize("token", ["", "short", "<script>alert(1)</script>", "x" * 65])
+def test_an_odd_download_token_gets_no_cookie(cast, world, client_for, token):
+    response = client_for(cast.commissioner).post(exit_url(), {"download_token": token})
+    assert response["Content-Type"] == "application/zip"
+    assert "psis_download" not in response.cookies
+
+
 def test_a_damaged_pack_is_reported_on_the_page(cast, world, client_for, settings):
     (settings.MEDIA_ROOT / world["pack"].xlsx.name).write_bytes(b"changed")
     response = client_for(cast.commissioner).post(exit_url())
