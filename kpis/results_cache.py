@@ -16,7 +16,11 @@ so each process keeps its latest results, under a key made of everything they de
   categories (how many and their latest change).
 
 A change to any of these gives a new key, so a result is never served stale; an entry also
-expires after ``RESULTS_CACHE_SECONDS`` as a backstop. Entries are the results objects
+expires after ``RESULTS_CACHE_SECONDS`` as a backstop. The stamp is read before the results, so
+a change committed in between is in the results though not in their key: the next request sees
+a new stamp and works them out again (no stamp comes back, since its parts only grow or move
+on), so an entry is never older than its key. Each app server's processes keep their own
+entries; they need nothing shared but the database. Entries are the results objects
 themselves (no pickling), shared by the requests of one process: they are read, never changed.
 """
 
