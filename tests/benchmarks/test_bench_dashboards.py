@@ -4,7 +4,9 @@ Run by ``make bench`` (not by ``make test``). It builds, in one database, first 
 with 9 pathways × 20 KPIs and one quarter of returns, and times each dashboard; then it adds the
 rest of a large portfolio (50 contracts × 9 pathways × 20 KPIs × 28 quarters, with bulk_create)
 and times the same pages again. It prints each dashboard's median server time and query count
-for both, and their ratio (goal ≤ 1.2).
+for both, and their ratio (goal ≤ 1.2), twice: with the results worked out for every request
+(the cache emptied first: a quarter's first reader after a change) and served from the
+per-process results cache (every later reader).
 
 Sizes can be scaled down with BENCH_CONTRACTS and BENCH_QUARTERS (printed with the results).
 """
@@ -25,6 +27,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from contracts.models import Contract, Organisation, ReportingPeriod, User
+from kpis import results_cache
 from kpis.models import Kpi, KpiCategory, KpiTarget
 from pathways.models import Pathway
 from psis import periods
@@ -178,8 +181,12 @@ def _pages(contract: Contract, last: ReportingPeriod) -> dict[str, str]:
     }
 
 
-def _measure(client: Client, urls: dict[str, str]) -> dict[str, tuple[float, float, int]]:
+def _measure(
+    client: Client, urls: dict[str, str], *, cold: bool
+) -> dict[str, tuple[float, float, int]]:
     """Per page: least CPU time, median wall time (seconds) and queries, over RUNS requests.
+
+    ``cold``: the results cache is emptied before each request, so the results are worked out.
 
     CPU time of this process (the test client runs the whole request in-process, SQLite
     included) is what the ratio uses: on a shared 2-core machine wall time mostly measures
@@ -193,6 +200,8 @@ def _measure(client: Client, urls: dict[str, str]) -> dict[str, tuple[float, flo
         gc.disable()
         try:
             for _ in range(RUNS):
+                if cold:
+                    results_cache.clear()
                 with CaptureQueriesContext(connection) as queries:
                     began, began_cpu = time.perf_counter(), time.process_time()
                     response = client.get(url)
@@ -216,7 +225,7 @@ def test_dashboards_scale_with_the_portfolio():
     last = quarters[QUARTERS - 1]
     figures = _returns(world, contract, [last], pathways)
     built = time.perf_counter() - began
-    small = _measure(client, _pages(contract, last))
+    small = {cold: _measure(client, _pages(contract, last), cold=cold) for cold in (True, False)}
     print(
         f"\nSmall database: 1 contract × {PATHWAYS} pathways × {KPIS} KPIs × 1 quarter "
         f"({figures:,} figures), built in {built:.1f} s"
@@ -228,7 +237,7 @@ def test_dashboards_scale_with_the_portfolio():
         other, other_quarters, other_pathways = _contract(world, n)
         figures += _returns(world, other, other_quarters[:QUARTERS], other_pathways)
     built = time.perf_counter() - began
-    large = _measure(client, _pages(contract, last))
+    large = {cold: _measure(client, _pages(contract, last), cold=cold) for cold in (True, False)}
     print(
         f"Large portfolio: {CONTRACTS} contracts × {PATHWAYS} pathways × {KPIS} KPIs × "
         f"{QUARTERS} quarters ({Return.objects.count():,} returns, {figures:,} figures, "
@@ -236,21 +245,26 @@ def test_dashboards_scale_with_the_portfolio():
     )
     print(f"Each page shows {last.label} of contract {contract.reference} as a commissioner.")
 
-    print(
-        f"\n{'dashboard':<17}{'CPU ms small':>13}{'large':>8}{'ratio':>7}"
-        f"{'wall ms small':>15}{'large':>8}{'queries':>10}"
-    )
-    worst = 0.0
-    for name in small:
-        (cpu_s, wall_s, q_small), (cpu_l, wall_l, q_large) = small[name], large[name]
-        ratio = cpu_l / cpu_s
-        worst = max(worst, ratio)
+    worst = {}
+    for cold, heading in ((True, "results worked out"), (False, "results cached")):
         print(
-            f"{name:<17}{cpu_s * 1000:>13.1f}{cpu_l * 1000:>8.1f}{ratio:>7.2f}"
-            f"{wall_s * 1000:>15.1f}{wall_l * 1000:>8.1f}{f'{q_small} → {q_large}':>10}"
+            f"\n{'dashboard (' + heading + ')':<36}{'CPU ms small':>13}{'large':>8}{'ratio':>7}"
+            f"{'wall ms small':>15}{'large':>8}{'queries':>10}"
         )
-        assert q_small == q_large, f"{name}: query count grew from {q_small} to {q_large}"
+        worst[cold] = 0.0
+        for name in small[cold]:
+            (cpu_s, wall_s, q_small), (cpu_l, wall_l, q_large) = (
+                small[cold][name],
+                large[cold][name],
+            )
+            ratio = cpu_l / cpu_s
+            worst[cold] = max(worst[cold], ratio)
+            print(
+                f"{name:<36}{cpu_s * 1000:>13.1f}{cpu_l * 1000:>8.1f}{ratio:>7.2f}"
+                f"{wall_s * 1000:>15.1f}{wall_l * 1000:>8.1f}{f'{q_small} → {q_large}':>10}"
+            )
+            assert q_small == q_large, f"{name}: query count grew from {q_small} to {q_large}"
     print(
-        f"\nWorst CPU-time ratio {worst:.2f} (goal ≤ {GOAL}); least CPU time and median wall "
-        f"time of {RUNS} requests each."
+        f"\nWorst CPU-time ratio {worst[True]:.2f} worked out, {worst[False]:.2f} cached "
+        f"(goal ≤ {GOAL}); least CPU time and median wall time of {RUNS} requests each."
     )
