@@ -282,3 +282,16 @@ def test_a_kpis_history_is_cached_until_its_figures_change(figures, change):
     fresh = results.kpi_history(kpi, upto_period=period(figures, 1, 2), today=LATER)
     assert after is not first
     assert _history_seen(after) == _history_seen(fresh) != seen_before
+
+
+def test_a_submitted_return_shows_on_the_next_dashboard_page(figures, client_for):
+    """Over HTTP: the overview a commissioner has open is worked out again once a return moves."""
+    client = client_for(figures.commissioner)
+    url = "/contracts/PSIS/performance/?quarter=Y1Q2"
+    before = client.get(url).context["results"]
+    assert [r.status for r in before.returns] == ["accepted", "accepted"]
+    assert client.get(url).context["results"] is before  # nothing changed: served again
+    _submit_return(figures)  # Adult Carers' return is queried
+    after = client.get(url).context["results"]
+    assert [r.status for r in after.returns] == ["accepted", "queried"]
+    assert "Queried" in client.get(url).content.decode()
