@@ -411,3 +411,27 @@ def test_recording_one_meeting_twice_at_once_keeps_one(cast):
         "This quarter already has a meeting." in page
         or "That choice is not one of the available choices." in page
     )
+
+
+def test_double_clicking_add_action_adds_one(cast):
+    from contracts.models import Action, Meeting
+
+    period = ReportingPeriod.objects.get(contract=cast.contract, year=1, quarter=2)
+    meeting = Meeting.objects.create(contract=cast.contract, period=period, date="2023-05-03")
+    url = reverse("meetings:action_create", args=["PSIS", meeting.pk])
+    one = signed_in(cast.commissioner)
+    two = same_browser(one)
+    key = one.get(url).context["form"]["submission"].value()
+    data = {
+        "description": "Chase the missing figures",
+        "owner_organisation": cast.contract.lead_provider.pk,
+        "due_date": "2023-06-01",
+        "status": "open",
+        "submission": key,
+    }
+    first, second = together(lambda: one.post(url, data), lambda: two.post(url, data))
+    assert Action.objects.count() == 1
+    assert [first.status_code, second.status_code] == [302, 302]
+    said = flashed(first) + flashed(second)
+    assert "Action added to the log." in said
+    assert "This action was already added; it is in the log once." in said
