@@ -201,6 +201,21 @@ def _comments(ret: Return) -> list[ReturnComment]:
     return list(ret.comments.select_related("author", "kpi"))
 
 
+def _files_not_kept(request, form) -> list[tuple[str, str]]:
+    """(KPI code, file name) of documents chosen in a post that saved nothing.
+
+    The page comes back with what was typed, but a browser never refills a file input: say so.
+    """
+    if form is None or not form.is_bound or request.method != "POST":
+        return []
+    return [
+        (name.removesuffix("__files"), upload.name)
+        for name, uploads in request.FILES.lists()
+        if name.endswith("__files")
+        for upload in uploads
+    ]
+
+
 def _page(
     request, ret: Return, *, contents=None, form=None, changes=None, status=200, review_forms=None
 ):
@@ -233,6 +248,7 @@ def _page(
         "error_summary": form.error_summary() if form is not None and form.is_bound else [],
         "changes": changes or [],
         "commentary_pd_open": commentary_pd_open,
+        "files_not_kept": _files_not_kept(request, form),
         "can_submit": access.can_submit(request.user, ret.pathway),
         "can_review": access.can_review(request.user, ret.pathway.contract),
         "upload_form": ExcelUploadForm(

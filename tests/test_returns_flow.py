@@ -451,6 +451,36 @@ def test_documents_are_checked_for_type_and_size(cast, as_user, media, name, siz
     assert not Attachment.objects.exists() and not Return.objects.exists()
 
 
+def test_a_refused_save_says_which_chosen_documents_to_choose_again(cast, as_user, media):
+    """A browser never refills a file input, so the page names what was not attached."""
+    client = as_user(cast.partner)
+    post(client, cast, pathway="AC", **ac_data())
+    seen = str(version_of(cast, "carers"))
+    post(client, cast, pathway="AC", **ac_data(**{"AC-01__value": "170"}))  # someone else
+    document = SimpleUploadedFile("case study.pdf", b"%PDF-1.4 case study", "application/pdf")
+    stale = post(client, cast, pathway="AC", **ac_data(version=seen, **{"AC-02__files": document}))
+    assert stale.status_code == 409
+    page = text(stale)
+    assert "Choose your documents again" in page
+    assert "AC-02</a>: case study.pdf" in page and 'href="#id_AC-02__files"' in page
+    assert not Attachment.objects.exists()
+    # A save refused for a problem in the form says the same.
+    document.seek(0)
+    invalid = post(
+        client,
+        cast,
+        pathway="AC",
+        **ac_data(**{"AC-01__value": "lots", "AC-02__files": document}),
+    )
+    assert invalid.status_code == 400
+    assert "AC-02</a>: case study.pdf" in text(invalid)
+    assert not Attachment.objects.exists()
+    # Nothing chosen, nothing said.
+    assert "Choose your documents again" not in text(
+        post(client, cast, pathway="AC", **ac_data(**{"AC-01__value": "lots"}))
+    )
+
+
 def test_a_document_can_be_removed_from_a_draft(cast, as_user, media):
     client = as_user(cast.partner)
     document = SimpleUploadedFile("map.png", b"\x89PNG", "image/png")

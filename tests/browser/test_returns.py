@@ -313,3 +313,34 @@ def test_partner_submits_evidence_with_a_document_by_keyboard(
     assert figure.consent_confirmed
     assert figure.attachments.get().name == "case-study.pdf"
     assert ret.figures.get(kpi__code="AC-01").value == 160
+
+
+def test_a_document_chosen_with_a_refused_save_is_asked_for_again(
+    page, live_server, live_cast, tmp_path, settings
+):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    cast = live_cast
+    document = tmp_path / "case-study.pdf"
+    document.write_bytes(b"%PDF-1.4 a case study")
+    sign_in_with_keyboard(page, live_server, cast.partner)
+    page.goto(f"{live_server.url}/contracts/PSIS/returns/AC/Y1Q1/")
+    type_into(page, "id_AC-01__value", "lots")
+    choose_file(page, "id_AC-02__files", document)
+    tab_to_button(page, "Save draft")
+    page.keyboard.press("Enter")
+    notice = page.locator("#files-not-kept")
+    expect(notice).to_contain_text("Choose your documents again")
+    expect(notice).to_contain_text("AC-02: case-study.pdf")
+    assert_accessible(page, "return-files-not-kept")
+    # The notice's link takes the keyboard to the file input, to choose the file again.
+    tab_to(page, "files-not-kept-link-1")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "id_AC-02__files"
+    choose_file(page, "id_AC-02__files", document)
+    page.locator("#id_AC-01__value").fill("160")
+    tab_to_button(page, "Save draft")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Draft saved.")).to_be_visible()
+    expect(page.locator("#files-not-kept")).to_have_count(0)
+    ret = Return.objects.get(pathway=cast.carers, period__year=1, period__quarter=1)
+    assert ret.figures.get(kpi__code="AC-02").attachments.get().name == "case-study.pdf"
