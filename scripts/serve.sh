@@ -18,6 +18,6 @@ exec_gunicorn() {
   .venv/bin/gunicorn psis.wsgi:application \
     --bind "$BIND" --workers "$WEB_CONCURRENCY" --timeout 60 \
     --access-logfile - --error-logfile - \
-    --access-logformat '{"remote":"%(h)s","request":"%(r)s","status":%(s)s,"bytes":%(b)s,"ms":%(M)s}'
+    --access-logformat '{"remote":"%(h)s","request":"%(r)s","status":%(s)s,"bytes":%(b)s,"ms":%(M)s,"pid":"%(p)s"}'
 }
 exec_gunicorn

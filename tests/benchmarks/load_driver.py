@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http.cookies import SimpleCookie
@@ -348,6 +349,55 @@ class Writer(VirtualUser):
             self.page = saved  # the page shows what changed, with the fresh version
         else:
             self.page = None
+
+
+def freshness_check(config: dict, target: dict, reads: int = 12) -> dict:
+    """After the load: does every app process show a change at once, cached results and all?
+
+    A commissioner reads one pathway's page ``reads`` times, four at a time (so every gunicorn
+    worker has that quarter's results cached), overrides the RAG of one of its KPIs with a reason
+    no page has shown, and reads the page ``reads`` times again: each answer must show it.
+    """
+    run = Run({**config, "think": (0, 0)})
+    user = VirtualUser(run, target["username"], 0)
+    if not user.sign_in():
+        return {"error": "the commissioner could not sign in", "errors": run.errors}
+    base = f"/contracts/{target['contract']}/performance"
+    page = f"{base}/pathway/{target['pathway']}/?quarter={target['quarter']}"
+
+    def read_all():  # four at a time, so that every worker answers some
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return list(pool.map(lambda _: user.request("freshness", "GET", page), range(reads)))
+
+    before = read_all()
+    shown_before = sum(r is not None and target["reason"] in r.body for r in before)
+    kpi_page = user.request(
+        "freshness", "GET", f"{base}/kpi/{target['kpi']}/?quarter={target['quarter']}"
+    )
+    form = next(
+        (f for f in read_forms(kpi_page.body).values() if f["action"].endswith("/override/")),
+        None,
+    )
+    if form is None:
+        return {"error": "no override form on the KPI page", "errors": run.errors}
+    data = {f["name"]: f["value"] for f in form["fields"]}
+    data.update(rag=target["rag"], reason=target["reason"], quarter=target["quarter"])
+    made = user.request(
+        "freshness",
+        "POST",
+        form["action"],
+        urlencode(data).encode(),
+        "application/x-www-form-urlencoded",
+        expect=(302,),
+    )
+    after = read_all()
+    return {
+        "reads": reads,
+        "shown_before": shown_before,
+        "override_status": made.status if made else 0,
+        "shown_after": sum(r is not None and target["reason"] in r.body for r in after),
+        "errors": run.errors,
+    }
 
 
 def server_cpu(pid: int | None) -> float:

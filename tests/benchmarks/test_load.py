@@ -14,7 +14,10 @@ Run by ``make bench`` (not by ``make test``). It
    signed in through the real form; bounded by time and by a request count;
 4. checks the database: each draft holds the last value the server accepted for it and has been
    saved exactly as many times as the server said (no lost update), one figure per return and KPI,
-   and no request answered with a 5xx (driver and gunicorn's access log).
+   and no request answered with a 5xx (driver and gunicorn's access log);
+5. checks that cached results are never stale across processes: a commissioner reads a pathway's
+   page a dozen times (so every worker has it cached), overrides a KPI's RAG, and every one of the
+   next dozen reads shows the override.
 
 It prints p50/p95 per page, the request and error counts and the stale-save refusals; the p95 is
 printed against the 300 ms goal, not asserted (timing on a shared 2-core machine). The server is
@@ -364,6 +367,62 @@ def _report(result: dict, server: dict, lost: list[str], duplicates: int) -> Non
         print(f"  ! {line}")
 
 
+def _workers(access_log: Path, path: str, last: int) -> set[str]:
+    """The gunicorn workers (process ids) that answered the last ``last`` GETs of ``path``."""
+    pids = []
+    for line in access_log.read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("request", "").startswith(f"GET {path} "):
+            pids.append(str(entry.get("pid")))
+    return set(pids[-last:])
+
+
+def _freshness(dsn: dict, config: dict, access_log: Path) -> dict:
+    """The driver's freshness check on a demo KPI of the last dashboard quarter with no override."""
+    year, quarter = (int(x) for x in DASHBOARD_QUARTERS[-1][1:].split("Q"))
+    pathway, kpi = _query(
+        dsn,
+        """SELECT p.code, k.code FROM kpis_kpi k JOIN pathways_pathway p ON p.id = k.pathway_id
+           JOIN contracts_contract c ON c.id = p.contract_id
+           WHERE c.reference = %s AND k.measure = 'count' AND k.target_status = 'set'
+             AND k.frequency = 'quarterly'
+             AND NOT EXISTS (SELECT 1 FROM kpis_ragoverride o
+                 JOIN contracts_reportingperiod q ON q.id = o.period_id
+                 WHERE o.kpi_id = k.id AND q.year = %s AND q.quarter = %s)
+           ORDER BY p."order", k."order", k.code LIMIT 1""",
+        (CONTRACT, year, quarter),
+    )[0]
+    target = {
+        "username": "commissioner",
+        "contract": CONTRACT,
+        "pathway": pathway,
+        "kpi": kpi,
+        "quarter": DASHBOARD_QUARTERS[-1],
+        "rag": "amber",
+        "reason": f"Freshness check {secrets.token_hex(6)}",
+    }
+    sys.path.insert(0, str(DRIVER.parent))
+    try:
+        from load_driver import freshness_check
+    finally:
+        sys.path.remove(str(DRIVER.parent))
+    fresh = freshness_check(config, target)
+    page = f"/contracts/{CONTRACT}/performance/pathway/{pathway}/?quarter={target['quarter']}"
+    time.sleep(1)  # gunicorn writes its access log line after the answer
+    fresh["workers"] = len(_workers(access_log, page, fresh.get("reads", 0)))
+    print(
+        f"Freshness across {WEB_CONCURRENCY} workers: {pathway} page read {fresh.get('reads')} "
+        f"times, then {kpi} {target['quarter']} overridden (HTTP {fresh.get('override_status')}); "
+        f"the override showed on {fresh.get('shown_after')} of the next {fresh.get('reads')} "
+        f"reads, answered by {fresh['workers']} different workers (on "
+        f"{fresh.get('shown_before')} before it)."
+    )
+    return fresh
+
+
 def test_load_production_server(tmp_path):
     _postgres_up()
     name = f"psis_load_{os.getpid()}_{secrets.token_hex(4)}"
@@ -411,7 +470,7 @@ def test_load_production_server(tmp_path):
                 "--workers", str(WEB_CONCURRENCY), "--timeout", "60",
                 "--access-logfile", str(logs["access"]), "--error-logfile", str(logs["error"]),
                 "--access-logformat",
-                '{"remote":"%(h)s","request":"%(r)s","status":%(s)s,"bytes":%(b)s,"ms":%(M)s}',
+                '{"remote":"%(h)s","request":"%(r)s","status":%(s)s,"bytes":%(b)s,"ms":%(M)s,"pid":"%(p)s"}',
             ],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -452,6 +511,10 @@ def test_load_production_server(tmp_path):
             "load_after": os.getloadavg()[0],
         }
         _report(result, facts, lost, duplicates)
+        fresh = _freshness(dsn, config, logs["access"])
+
+        assert fresh["shown_before"] == 0 and fresh["override_status"] == 302, fresh
+        assert fresh["shown_after"] == fresh["reads"], fresh
 
         assert result["signed_in"] == result["users"], "every virtual user signs in"
         assert result["still_running"] == 0, "the driver stopped every virtual user"
