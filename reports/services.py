@@ -293,24 +293,17 @@ class Contents:
 def return_contents(ret: Return) -> Contents:
     """A return's contents for its page (five queries; two for a return not yet started)."""
     kpis, specs = return_specs(ret)
-    figures: dict[int, Figure] = {}
-    if ret.pk is not None:
-        # Queries: the figures, their breakdown counts, their attachments.
-        figures = {f.kpi_id: f for f in ret.figures.prefetch_related("breakdown", "attachments")}
-    codes = {k.pk: k.code for k in kpis}
-    values = {}
-    if ret.pk is not None:
-        values = {
-            spec.code: figure_values(spec, figures.get(kpi.pk))
-            for kpi, spec in zip(kpis, specs, strict=True)
-        }
+    if ret.pk is None:
+        return Contents(kpis, specs, figures={}, values={}, pd_reasons={})
+    # Queries: the figures, their breakdown counts, their attachments.
+    figures = {f.kpi_id: f for f in ret.figures.prefetch_related("breakdown", "attachments")}
+    pairs = [(kpi, spec, figures.get(kpi.pk)) for kpi, spec in zip(kpis, specs, strict=True)]
     pd_reasons = {
-        codes[kpi_id]: f.personal_data_reason
-        for kpi_id, f in figures.items()
-        if f.personal_data_reason and kpi_id in codes
+        kpi.code: f.personal_data_reason for kpi, _, f in pairs if f and f.personal_data_reason
     }
-    if ret.pk is not None and ret.commentary_personal_data_reason:
+    if ret.commentary_personal_data_reason:
         pd_reasons[validation.COMMENTARY] = ret.commentary_personal_data_reason
+    values = {spec.code: figure_values(spec, f) for _, spec, f in pairs}
     return Contents(kpis, specs, figures, values, pd_reasons)
 
 
