@@ -287,15 +287,25 @@ def test_the_template_opens_in_openpyxl(page, live_server, live_cast):
     assert "Instructions" in wb.sheetnames
 
 
-def test_partner_submits_evidence_with_a_document_by_keyboard(
-    page, live_server, live_cast, tmp_path, settings
-):
+@pytest.fixture
+def document(live_cast, tmp_path, settings):
+    """A case study on disk, uploads kept in a temporary media folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    cast = live_cast
-    document = tmp_path / "case-study.pdf"
-    document.write_bytes(b"%PDF-1.4 a case study")
+    path = tmp_path / "case-study.pdf"
+    path.write_bytes(b"%PDF-1.4 a case study")
+    return path
+
+
+def open_carers_return_as_partner(page, live_server, cast):
     sign_in_with_keyboard(page, live_server, cast.partner)
     page.goto(f"{live_server.url}/contracts/PSIS/returns/AC/Y1Q1/")
+
+
+def test_partner_submits_evidence_with_a_document_by_keyboard(
+    page, live_server, live_cast, document
+):
+    cast = live_cast
+    open_carers_return_as_partner(page, live_server, cast)
     type_into(page, "id_AC-01__value", "160")
     type_into(page, "id_AC-02__narrative", "A carer was supported to take a break.")
     choose_file(page, "id_AC-02__files", document)
@@ -316,14 +326,10 @@ def test_partner_submits_evidence_with_a_document_by_keyboard(
 
 
 def test_a_document_chosen_with_a_refused_save_is_asked_for_again(
-    page, live_server, live_cast, tmp_path, settings
+    page, live_server, live_cast, document
 ):
-    settings.MEDIA_ROOT = tmp_path / "media"
     cast = live_cast
-    document = tmp_path / "case-study.pdf"
-    document.write_bytes(b"%PDF-1.4 a case study")
-    sign_in_with_keyboard(page, live_server, cast.partner)
-    page.goto(f"{live_server.url}/contracts/PSIS/returns/AC/Y1Q1/")
+    open_carers_return_as_partner(page, live_server, cast)
     type_into(page, "id_AC-01__value", "lots")
     choose_file(page, "id_AC-02__files", document)
     tab_to_button(page, "Save draft")
