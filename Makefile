@@ -47,6 +47,7 @@ serve: system-deps venv static
 ## The whole test suite (unit, database, browser). DATABASE_URL picks PostgreSQL.
 test: system-deps venv static
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	PSIS_TESTING=1 $(MANAGE) makemigrations --check --dry-run
 	PSIS_TESTING=1 $(VENV)/bin/pytest
 
@@ -56,6 +57,7 @@ bench: system-deps venv static
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff format --check .
 
 format: venv

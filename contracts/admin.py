@@ -3,12 +3,10 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.forms.models import BaseInlineFormSet
 from django.utils.formats import date_format
 
 from contracts.models import Contract, FundingSource, Organisation, ReportingPeriod, User
 from contracts.services import contract_sync_periods
-from pathways.models import Pathway
 
 UK_DATE = "d/m/Y"
 
@@ -87,31 +85,6 @@ class FundingSourceInline(admin.TabularInline):
     extra = 0
 
 
-class PathwayInlineFormSet(BaseInlineFormSet):
-    def clean(self):
-        super().clean()
-        cross_cutting = [
-            form
-            for form in self.forms
-            if form.cleaned_data.get("is_cross_cutting") and not self._should_delete_form(form)
-        ]
-        if len(cross_cutting) > 1:
-            raise forms.ValidationError("A contract has at most one cross-cutting group.")
-
-
-class PathwayInline(admin.TabularInline):
-    model = Pathway
-    formset = PathwayInlineFormSet
-    fields = ("code", "name", "provider", "is_cross_cutting", "order")
-    extra = 0
-    show_change_link = True
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "provider":
-            kwargs["queryset"] = Organisation.objects.filter(kind=Organisation.Kind.PROVIDER)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
 class ContractAdminForm(forms.ModelForm):
     """The admin supplies Meta (model and fields from the fieldsets)."""
 
@@ -139,7 +112,8 @@ class ContractAdmin(admin.ModelAdmin):
     list_select_related = ("lead_commissioner", "lead_provider")
     search_fields = ("reference", "name")
     filter_horizontal = ("commissioners",)
-    inlines = (FundingSourceInline, PathwayInline)
+    # The pathways app adds its inline (pathways/admin.py): contracts know nothing of pathways.
+    inlines = (FundingSourceInline,)
     actions = ("sync_periods",)
     readonly_fields = ("initial_term_end_uk", "extension_decision_due_uk", "latest_possible_end_uk")
     fieldsets = (

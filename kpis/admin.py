@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.utils.text import Truncator
 
 from kpis.models import Kpi, KpiCategory, KpiTarget
+from pathways.admin import PathwayAdmin
 from pathways.models import Pathway
 
 
@@ -69,3 +70,29 @@ class KpiAdmin(admin.ModelAdmin):
             kwargs["queryset"] = Pathway.objects.select_related("contract")
             kwargs["form_class"] = PathwayChoiceField
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class KpiInline(admin.TabularInline):
+    """A summary of the pathway's KPIs; each is edited (and added) on its own KPI page."""
+
+    model = Kpi
+    fields = ("code", "description", "measure", "target_status")
+    extra = 0
+    show_change_link = True
+
+    # A KPI needs its section, shape and target, which this summary row does not hold.
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.base_fields["description"].widget.attrs.update(rows=2, cols=60)
+        return formset
+
+
+admin.site.unregister(Pathway)
+
+
+@admin.register(Pathway)
+class PathwayWithKpisAdmin(PathwayAdmin):
+    inlines = (*PathwayAdmin.inlines, KpiInline)

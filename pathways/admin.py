@@ -1,29 +1,13 @@
 """Admin for pathways: who delivers what, and the KPIs each pathway reports."""
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Count
+from django.forms.models import BaseInlineFormSet
 
-from contracts.models import Organisation
-from kpis.models import Kpi
+from contracts.admin import ContractAdmin
+from contracts.models import Contract, Organisation
 from pathways.models import Pathway
-
-
-class KpiInline(admin.TabularInline):
-    """A summary of the pathway's KPIs; each is edited (and added) on its own KPI page."""
-
-    model = Kpi
-    fields = ("code", "description", "measure", "target_status")
-    extra = 0
-    show_change_link = True
-
-    # A KPI needs its section, shape and target, which this summary row does not hold.
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def get_formset(self, request, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
-        formset.form.base_fields["description"].widget.attrs.update(rows=2, cols=60)
-        return formset
 
 
 @admin.register(Pathway)
@@ -33,7 +17,7 @@ class PathwayAdmin(admin.ModelAdmin):
     list_filter = ("contract", "provider", "is_cross_cutting")
     list_select_related = ("contract", "provider")
     search_fields = ("code", "name", "description", "provider__name", "provider__short_name")
-    inlines = (KpiInline,)
+    # The kpis app adds its KPI inline (kpis/admin.py): pathways know nothing of KPIs.
     fields = ("contract", "code", "name", "description", "provider", "is_cross_cutting", "order")
 
     def get_queryset(self, request):
@@ -47,3 +31,36 @@ class PathwayAdmin(admin.ModelAdmin):
         if db_field.name == "provider":
             kwargs["queryset"] = Organisation.objects.filter(kind=Organisation.Kind.PROVIDER)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class PathwayInlineFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        cross_cutting = [
+            form
+            for form in self.forms
+            if form.cleaned_data.get("is_cross_cutting") and not self._should_delete_form(form)
+        ]
+        if len(cross_cutting) > 1:
+            raise forms.ValidationError("A contract has at most one cross-cutting group.")
+
+
+class PathwayInline(admin.TabularInline):
+    model = Pathway
+    formset = PathwayInlineFormSet
+    fields = ("code", "name", "provider", "is_cross_cutting", "order")
+    extra = 0
+    show_change_link = True
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "provider":
+            kwargs["queryset"] = Organisation.objects.filter(kind=Organisation.Kind.PROVIDER)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+admin.site.unregister(Contract)
+
+
+@admin.register(Contract)
+class ContractWithPathwaysAdmin(ContractAdmin):
+    inlines = (*ContractAdmin.inlines, PathwayInline)

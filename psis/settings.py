@@ -51,6 +51,11 @@ INSTALLED_APPS = [
     "pathways",
     "kpis",
     "reports",
+    "performance",
+    "meetings",
+    "exits",
+    "demo",
+    "home",
 ]
 
 MIDDLEWARE = [

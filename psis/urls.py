@@ -13,8 +13,12 @@ urlpatterns = [
     # Quarterly returns: entry, submission, review, Excel round trip.
     path("contracts/<slug:reference>/returns/", include("reports.urls")),
     # Performance dashboards and results downloads.
-    path("contracts/<slug:reference>/performance/", include("kpis.urls")),
+    path("contracts/<slug:reference>/performance/", include("performance.urls")),
     # Contract meetings, action logs and meeting packs.
-    path("contracts/<slug:reference>/meetings/", include("reports.pack_urls")),
+    path("contracts/<slug:reference>/meetings/", include("meetings.urls")),
+    path("contracts/<slug:reference>/kpis/", include("kpis.urls")),
+    path("contracts/<slug:reference>/exit/", include("exits.urls")),
+    path("contracts/<slug:reference>/", include("pathways.urls")),
     path("", include("contracts.urls")),
+    path("", include("home.urls")),
 ]

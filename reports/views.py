@@ -1,6 +1,6 @@
 """Quarterly returns: the list, the return page, review, history, Excel round trip, documents.
 
-Every view fetches its return through psis.access: outsiders get 404, and a user who may read
+Every view fetches its return through reports.access: outsiders get 404, and a user who may read
 but not change (officers; commissioners on provider actions; providers on review) gets 403.
 """
 
@@ -13,9 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from contracts.access import can_review, get_contract_for_user
 from kpis.models import Kpi, Measure
-from psis import access, exports
-from reports import services, validation
+from pathways.access import can_submit, pathways_for, require_submitter
+from psis import exports
+from reports import contents, history, round_trip, schedule, validation, workflow
+from reports.access import get_return_for_reviewer, get_return_for_submitter, get_return_for_user
 from reports.forms import AcceptForm, ExcelUploadForm, QueryForm, ReturnForm
 from reports.models import Attachment, Return, ReturnComment
 from reports.validation import FigureValues, KpiSpec
@@ -34,7 +37,7 @@ def _url(ret: Return, name: str = "return_edit") -> str:
 
 @require_GET
 def return_list(request: HttpRequest, reference: str) -> HttpResponse:
-    contract = access.get_contract_for_user(request.user, reference)
+    contract = get_contract_for_user(request.user, reference)
     today = timezone.localdate()
     all_periods = list(contract.periods.filter(start__lte=today).order_by("-start"))
     if not all_periods:
@@ -44,19 +47,19 @@ def return_list(request: HttpRequest, reference: str) -> HttpResponse:
     if period is None:
         ended = [p for p in all_periods if p.end < today]
         period = ended[0] if ended else (all_periods[0] if all_periods else None)
-    pathways = list(access.pathways_for(request.user, contract).select_related("provider"))
+    pathways = list(pathways_for(request.user, contract).select_related("provider"))
     slots = (
-        services.return_slots(pathways=pathways, periods_=[period], today=today) if period else []
+        schedule.return_slots(pathways=pathways, periods_=[period], today=today) if period else []
     )
     for slot in slots:
         slot.pathway.contract = contract
-        slot.can_submit = access.can_submit(request.user, slot.pathway)
+        slot.can_submit = can_submit(request.user, slot.pathway)
     context = {
         "contract": contract,
         "period": period,
         "periods": all_periods,
         "slots": slots,
-        "can_review": access.can_review(request.user, contract),
+        "can_review": can_review(request.user, contract),
     }
     return render(request, "reports/return_list.html", context)
 
@@ -94,10 +97,10 @@ class KpiBlock:
 
 
 def _blocks(
-    ret: Return, contents: services.Contents, form: ReturnForm | None, comments
+    ret: Return, contents: contents.Contents, form: ReturnForm | None, comments
 ) -> list[KpiBlock]:
     kpis, specs, values, figures = contents.kpis, contents.specs, contents.values, contents.figures
-    previous = services.previous_figures(ret.pathway, ret.period, kpis)
+    previous = contents.previous_figures(ret.pathway, ret.period, kpis)
     blocks = []
     for kpi, spec in zip(kpis, specs, strict=True):
         figure = figures.get(kpi.pk)
@@ -106,13 +109,13 @@ def _blocks(
         block = KpiBlock(
             kpi=kpi,
             spec=spec,
-            target=services.target_text(kpi, ret.period),
+            target=contents.target_text(kpi, ret.period),
             last=(
-                services.describe_figure(kpi, spec, services.figure_values(spec, before))
+                contents.describe_figure(kpi, spec, contents.figure_values(spec, before))
                 if before
                 else "No figure"
             ),
-            shown=services.describe_figure(kpi, spec, value),
+            shown=contents.describe_figure(kpi, spec, value),
             values=value,
             attachments=list(figure.attachments.all()) if figure else [],
             queries=[c for c in comments if c.kpi_id == kpi.pk],
@@ -172,9 +175,9 @@ def _running_total(spec: KpiSpec, values: FigureValues, form) -> str:
     return text + f" but the total is {total:,}."
 
 
-def _form(ret: Return, contents: services.Contents, data=None, files=None) -> ReturnForm:
+def _form(ret: Return, contents: contents.Contents, data=None, files=None) -> ReturnForm:
     specs = contents.specs
-    initial = {"version": ret.version, **services.stored_raw(ret, specs, contents.values)}
+    initial = {"version": ret.version, **contents.stored_raw(ret, specs, contents.values)}
     if ret.pk:
         for code, reason in contents.pd_reasons.items():
             if code == validation.COMMENTARY:
@@ -221,10 +224,10 @@ def _page(
 ):
     """The return page: the form when the user may edit it, otherwise the figures read-only.
 
-    ``contents``: ``services.return_contents(ret)`` if the caller has read it already.
+    ``contents``: ``contents.return_contents(ret)`` if the caller has read it already.
     """
     if contents is None:
-        contents = services.return_contents(ret)
+        contents = contents.return_contents(ret)
     comments = _comments(ret)
     editable = form is not None
     commentary_pd_open = False
@@ -249,8 +252,8 @@ def _page(
         "changes": changes or [],
         "commentary_pd_open": commentary_pd_open,
         "files_not_kept": _files_not_kept(request, form),
-        "can_submit": access.can_submit(request.user, ret.pathway),
-        "can_review": access.can_review(request.user, ret.pathway.contract),
+        "can_submit": can_submit(request.user, ret.pathway),
+        "can_review": can_review(request.user, ret.pathway.contract),
         "upload_form": ExcelUploadForm(
             initial={"version": ret.version},
             previously_submitted=ret.submitted_at is not None,
@@ -264,13 +267,13 @@ def _page(
 
 @require_http_methods(["GET", "POST"])
 def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str):
-    ret = access.get_return_for_user(request.user, reference, pathway, quarter)
-    can_submit = access.can_submit(request.user, ret.pathway)
+    ret = get_return_for_user(request.user, reference, pathway, quarter)
+    may_submit = can_submit(request.user, ret.pathway)
     if request.method == "GET":
-        contents = services.return_contents(ret)
-        form = _form(ret, contents) if can_submit and not ret.is_locked else None
+        contents = contents.return_contents(ret)
+        form = _form(ret, contents) if may_submit and not ret.is_locked else None
         return _page(request, ret, contents=contents, form=form)
-    access.require_submitter(request.user, ret.pathway)
+    require_submitter(request.user, ret.pathway)
     if ret.is_locked:
         messages.info(
             request,
@@ -282,28 +285,28 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
             ),
         )
         return redirect(_url(ret))
-    contents = services.return_contents(ret)
+    contents = contents.return_contents(ret)
     form = _form(ret, contents, request.POST, request.FILES)
     submitting = request.POST.get("action") == "submit"
     if not form.is_valid():
         messages.error(request, "The return was not saved. Fix the problems listed below.")
         return _page(request, ret, contents=contents, form=form, status=400)
     try:
-        saved = services.return_save_draft(
+        saved = workflow.return_save_draft(
             ret=ret,
             user=request.user,
             data=form.parsed,
             version=form.cleaned_data["version"],
-            uploads=services.Uploads(add=form.uploads(), remove=form.removals()),
+            uploads=workflow.Uploads(add=form.uploads(), remove=form.removals()),
             answer=form.cleaned_data.get("answer") or "",
         )
-    except services.StaleReturn as stale:
-        fresh = access.get_return_for_user(request.user, reference, pathway, quarter)
+    except workflow.StaleReturn as stale:
+        fresh = get_return_for_user(request.user, reference, pathway, quarter)
         # The same edit saved meanwhile (a button clicked twice) overwrites nothing: no conflict.
         repeat = (
             not any(form.uploads().values())
             and not form.removals()
-            and services.saves_nothing(
+            and workflow.saves_nothing(
                 fresh, form.parsed, answer=form.cleaned_data.get("answer") or ""
             )
         )
@@ -311,7 +314,7 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
             messages.info(request, _locked_meanwhile(fresh, repeat=repeat))
             return redirect(_url(fresh))
         if not repeat:
-            contents = services.return_contents(fresh)
+            contents = contents.return_contents(fresh)
             form = _form(fresh, contents, _with_version(request.POST, fresh.version), request.FILES)
             form.is_valid()
             messages.error(request, str(stale))
@@ -319,10 +322,10 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
                 request, fresh, contents=contents, form=form, changes=stale.changes, status=409
             )
         saved = fresh
-    except services.ReturnLocked as locked:
+    except workflow.ReturnLocked as locked:
         messages.info(request, str(locked))
         return redirect(_url(ret))
-    except services.ReturnInvalid as invalid:
+    except workflow.ReturnInvalid as invalid:
         for problem in invalid.problems:
             form.add_problem(problem)
         messages.error(request, "The return was not saved. Fix the problems listed below.")
@@ -331,13 +334,13 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
         messages.success(request, "Draft saved. You can come back to it at any time.")
         return redirect(_url(saved))
     try:
-        services.return_submit(ret=saved, user=request.user)
-    except services.ReturnLocked as locked:
+        workflow.return_submit(ret=saved, user=request.user)
+    except workflow.ReturnLocked as locked:
         messages.info(request, str(locked))
         return redirect(_url(saved))
-    except services.ReturnInvalid as invalid:
-        fresh = access.get_return_for_user(request.user, reference, pathway, quarter)
-        contents = services.return_contents(fresh)
+    except workflow.ReturnInvalid as invalid:
+        fresh = get_return_for_user(request.user, reference, pathway, quarter)
+        contents = contents.return_contents(fresh)
         form = _form(fresh, contents, _with_version(request.POST, fresh.version))
         form.is_valid()
         for problem in invalid.problems:
@@ -378,8 +381,8 @@ def _with_version(data, version: int):
 
 @require_http_methods(["GET", "POST"])
 def return_review(request: HttpRequest, reference: str, pathway: str, quarter: str):
-    ret = access.get_return_for_reviewer(request.user, reference, pathway, quarter)
-    kpis = services.kpis_due(ret.pathway, ret.period) if ret.pk else []
+    ret = get_return_for_reviewer(request.user, reference, pathway, quarter)
+    kpis = contents.kpis_due(ret.pathway, ret.period) if ret.pk else []
     evidence = [k for k in kpis if k.measure == Measure.EVIDENCE]
     query_form = QueryForm(kpis=kpis, prefix="query")
     accept_form = AcceptForm(evidence_kpis=evidence, prefix="accept")
@@ -392,7 +395,7 @@ def return_review(request: HttpRequest, reference: str, pathway: str, quarter: s
             if action == "accept":
                 accept_form = AcceptForm(request.POST, evidence_kpis=evidence, prefix="accept")
                 if accept_form.is_valid():
-                    services.return_accept(
+                    workflow.return_accept(
                         ret=ret,
                         user=request.user,
                         comment=accept_form.cleaned_data["comment"],
@@ -405,7 +408,7 @@ def return_review(request: HttpRequest, reference: str, pathway: str, quarter: s
                 if query_form.is_valid():
                     code = query_form.cleaned_data["kpi"]
                     kpi = next((k for k in kpis if k.code == code), None)
-                    services.return_query(
+                    workflow.return_query(
                         ret=ret,
                         user=request.user,
                         comment=query_form.cleaned_data["comment"],
@@ -417,7 +420,7 @@ def return_review(request: HttpRequest, reference: str, pathway: str, quarter: s
                         "resubmit.",
                     )
                     return redirect(_url(ret, "return_review"))
-        except services.ReturnLocked as locked:
+        except workflow.ReturnLocked as locked:
             messages.info(request, str(locked))
             return redirect(_url(ret, "return_review"))
         if action in ("accept", "query"):
@@ -436,8 +439,8 @@ def return_review(request: HttpRequest, reference: str, pathway: str, quarter: s
 
 @require_GET
 def return_history(request: HttpRequest, reference: str, pathway: str, quarter: str):
-    ret = access.get_return_for_user(request.user, reference, pathway, quarter)
-    entries = list(reversed(services.return_history(ret)))
+    ret = get_return_for_user(request.user, reference, pathway, quarter)
+    entries = list(reversed(history.return_history(ret)))
     context = {
         "ret": ret,
         "contract": ret.pathway.contract,
@@ -451,14 +454,14 @@ def return_history(request: HttpRequest, reference: str, pathway: str, quarter: 
 
 @require_GET
 def return_template(request: HttpRequest, reference: str, pathway: str, quarter: str):
-    ret = access.get_return_for_submitter(request.user, reference, pathway, quarter)
-    name, content = services.return_template(ret, page_url=request.build_absolute_uri(_url(ret)))
+    ret = get_return_for_submitter(request.user, reference, pathway, quarter)
+    name, content = round_trip.return_template(ret, page_url=request.build_absolute_uri(_url(ret)))
     return exports.download(content, name, exports.XLSX_TYPE)
 
 
 @require_http_methods(["GET", "POST"])
 def return_upload(request: HttpRequest, reference: str, pathway: str, quarter: str):
-    ret = access.get_return_for_submitter(request.user, reference, pathway, quarter)
+    ret = get_return_for_submitter(request.user, reference, pathway, quarter)
     previously = ret.submitted_at is not None
     problems: list[str] = []
     changes: list[str] = []
@@ -474,19 +477,19 @@ def return_upload(request: HttpRequest, reference: str, pathway: str, quarter: s
         form = ExcelUploadForm(request.POST, request.FILES, previously_submitted=previously)
         if form.is_valid():
             try:
-                services.return_import_excel(
+                round_trip.return_import_excel(
                     ret=ret,
                     user=request.user,
                     upload=form.cleaned_data["file"],
                     version=form.cleaned_data["version"],
                     change_reason=form.cleaned_data.get(validation.CHANGE_REASON) or "",
                 )
-            except services.UploadRejected as rejected:
+            except round_trip.UploadRejected as rejected:
                 problems = rejected.problems
-            except services.StaleReturn as stale:
+            except workflow.StaleReturn as stale:
                 problems = [str(stale)]
                 changes = stale.changes
-            except services.ReturnLocked as locked:
+            except workflow.ReturnLocked as locked:
                 problems = [str(locked)]
             else:
                 messages.success(
@@ -498,7 +501,7 @@ def return_upload(request: HttpRequest, reference: str, pathway: str, quarter: s
         else:
             problems = form.problems()
         status = 400
-        fresh = access.get_return_for_user(request.user, reference, pathway, quarter)
+        fresh = get_return_for_user(request.user, reference, pathway, quarter)
         form = ExcelUploadForm(initial={"version": fresh.version}, previously_submitted=previously)
     else:
         form = ExcelUploadForm(initial={"version": ret.version}, previously_submitted=previously)
@@ -519,7 +522,7 @@ def return_upload(request: HttpRequest, reference: str, pathway: str, quarter: s
 def attachment_download(
     request: HttpRequest, reference: str, pathway: str, quarter: str, pk: int
 ) -> FileResponse:
-    ret = access.get_return_for_user(request.user, reference, pathway, quarter)
+    ret = get_return_for_user(request.user, reference, pathway, quarter)
     if ret.pk is None:
         raise Http404("No such document")
     attachment = get_object_or_404(Attachment, pk=pk, figure__ret=ret)

@@ -33,7 +33,7 @@ def cast_password():
 @pytest.fixture(autouse=True)
 def _fresh_results_cache():
     """Each test starts with no cached dashboard results (database ids repeat between tests)."""
-    from kpis import results_cache
+    from performance import results_cache
 
     results_cache.clear()
     yield

@@ -15,10 +15,11 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from contracts.demo import seed_demo
-from contracts.models import Action, Contract, Meeting, MeetingPack, User
-from kpis.models import RagOverride
-from reports import pack_tasks
+from contracts.models import Contract, User
+from demo.seed import seed_demo
+from meetings import tasks
+from meetings.models import Action, Meeting, MeetingPack
+from performance.models import RagOverride
 from reports.models import Attachment, Figure
 from tests.access_matrix import LOGIN, MATRIX, OK, ROLES, Case, Id
 
@@ -81,7 +82,7 @@ def _pack(contract: Contract, year: int, quarter: int, status: str, user: User) 
     pack.pdf.save(pack.filename("pdf"), ContentFile(pdf), save=False)
     pack.xlsx.save(pack.filename("xlsx"), ContentFile(xlsx), save=False)
     if status == MeetingPack.Status.FINAL:
-        pack.pdf_sha256, pack.xlsx_sha256 = pack_tasks.sha256(pdf), pack_tasks.sha256(xlsx)
+        pack.pdf_sha256, pack.xlsx_sha256 = tasks.sha256(pdf), tasks.sha256(xlsx)
         pack.finalised_at, pack.finalised_by = now, user
     pack.save()
     return pack

@@ -40,10 +40,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from contracts.models import Action, Meeting, MeetingPack, ReportingPeriod
-from kpis.models import Kpi, KpiCategory, RagOverride
+from contracts.models import ReportingPeriod
+from kpis.models import Kpi, KpiCategory
+from meetings import pack_data, pack_pdf
+from meetings.models import Action, Meeting, MeetingPack
+from performance.models import RagOverride
 from psis.exports import FORMULA_PREFIXES
-from reports import excel, pack, validation
+from reports import excel, validation
 from reports.models import Attachment, BreakdownFigure, Figure, Return, ReturnComment
 from tests.cast import spa_data
 from tests.test_pack import pdf_text
@@ -814,8 +817,8 @@ def test_markup_anywhere_is_text_on_every_page_and_in_the_pack(
             assert "<b>bold</b>" not in raw(response) and "<img src=x" not in raw(response), url
 
     # The pack: the HTML it is rendered from holds the markup as text...
-    data = pack.build_pack_data(cast.contract, period(cast))
-    rendered = pack.render_html(data)
+    data = pack_data.build_pack_data(cast.contract, period(cast))
+    rendered = pack_pdf.render_html(data)
     # At least: commentary, two explanations, evidence, query, answer, acceptance, action, its
     # owner and the override's reason.
     assert rendered.count(ESCAPED) >= 10

@@ -6,7 +6,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from kpis.charts import data_uri, describe, history_chart
+from performance.charts import data_uri, describe, history_chart
 
 D = Decimal
 SVG = "{http://www.w3.org/2000/svg}"

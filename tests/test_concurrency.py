@@ -26,9 +26,11 @@ from django.db import connection, connections
 from django.test import Client
 from django.urls import reverse
 
-from contracts.models import MeetingPack, ReportingPeriod, User
-from kpis.models import RagOverride
-from reports import pack_tasks, services
+from contracts.models import ReportingPeriod, User
+from meetings import tasks
+from meetings.models import MeetingPack
+from performance.models import RagOverride
+from reports import workflow
 from reports.models import Figure, Return, ReturnComment
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -72,14 +74,14 @@ def media(settings, tmp_path):
 @pytest.fixture
 def held_lock(monkeypatch):
     """Every write to a return holds its row lock for HOLD seconds."""
-    original = services._lock
+    original = workflow._lock
 
     def hold(ret):
         locked = original(ret)
         time.sleep(HOLD)
         return locked
 
-    monkeypatch.setattr(services, "_lock", hold)
+    monkeypatch.setattr(workflow, "_lock", hold)
 
 
 def together(*calls):
@@ -287,14 +289,14 @@ def make_quarter(cast):
 def slow_check(monkeypatch):
     """The check for a final pack takes a while, so both requests pass it before either
     inserts: the database's constraint has to catch the second."""
-    original = pack_tasks._final_exists
+    original = tasks._final_exists
 
     def slow(contract, period):
         found = original(contract, period)
         time.sleep(HOLD)
         return found
 
-    monkeypatch.setattr(pack_tasks, "_final_exists", slow)
+    monkeypatch.setattr(tasks, "_final_exists", slow)
 
 
 def test_generating_the_same_pack_twice_at_once_makes_one(cast, settings, slow_check):
@@ -394,7 +396,7 @@ def test_two_overrides_of_one_rag_at_once_keep_one(cast):
 
 
 def test_recording_one_meeting_twice_at_once_keeps_one(cast):
-    from contracts.models import Meeting
+    from meetings.models import Meeting
 
     period = ReportingPeriod.objects.get(contract=cast.contract, year=1, quarter=2)
     url = reverse("meetings:create", args=["PSIS"])
@@ -414,7 +416,7 @@ def test_recording_one_meeting_twice_at_once_keeps_one(cast):
 
 
 def test_double_clicking_add_action_adds_one(cast):
-    from contracts.models import Action, Meeting
+    from meetings.models import Action, Meeting
 
     period = ReportingPeriod.objects.get(contract=cast.contract, year=1, quarter=2)
     meeting = Meeting.objects.create(contract=cast.contract, period=period, date="2023-05-03")

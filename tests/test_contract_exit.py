@@ -16,8 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from contracts import exit as exits
-from contracts.models import Action, Meeting, MeetingPack, ReportingPeriod
+from contracts.models import ReportingPeriod
+from exits import archive as exit_archive
+from meetings.models import Action, Meeting, MeetingPack
 from reports.models import Attachment, BreakdownFigure, Figure, Return, ReturnComment
 
 LONDON = ZoneInfo("Europe/London")
@@ -147,7 +148,7 @@ def world(cast):
 
 def export(contract) -> zipfile.ZipFile:
     buffer = io.BytesIO()
-    exits.contract_exit_archive(contract, stream=buffer, generated_by="Cara Commissioner")
+    exit_archive.contract_exit_archive(contract, stream=buffer, generated_by="Cara Commissioner")
     buffer.seek(0)
     return zipfile.ZipFile(buffer)
 
@@ -281,8 +282,8 @@ def test_a_final_pack_is_included_and_matches_its_checksum(cast, world):
 
 def test_a_damaged_final_pack_stops_the_export(cast, world, settings):
     (settings.MEDIA_ROOT / world["pack"].pdf.name).write_bytes(b"%PDF-1.7 something else")
-    with pytest.raises(exits.ExitArchiveError, match="does not match the checksum"):
-        exits.contract_exit_archive(cast.contract, stream=io.BytesIO())
+    with pytest.raises(exit_archive.ExitArchiveError, match="does not match the checksum"):
+        exit_archive.contract_exit_archive(cast.contract, stream=io.BytesIO())
 
 
 def test_the_other_contracts_records_stay_out(cast, world):
@@ -312,7 +313,7 @@ def test_the_other_contracts_records_stay_out(cast, world):
     ],
 )
 def test_safe_filename(name, safe):
-    assert exits.safe_filename(name) == safe
+    assert exit_archive.safe_filename(name) == safe
 
 
 # --- the page and the command --------------------------------------------------------------------

@@ -11,9 +11,10 @@ from openpyxl import load_workbook
 
 from contracts.models import Contract, ReportingPeriod
 from contracts.services import contract_sync_periods
-from kpis import results_cache
-from kpis.models import Kpi, KpiTarget, RagOverride
+from kpis.models import Kpi, KpiTarget
 from pathways.models import Pathway
+from performance import results_cache
+from performance.models import RagOverride
 from reports.models import Figure, Return, ReturnComment
 
 D = Decimal
@@ -283,7 +284,7 @@ def test_partner_cannot_override_even_its_own_kpi(data, client_for):
 
 
 def test_withdraw_is_403_for_officers(data, client_for):
-    from kpis import services
+    from performance import services
 
     override = services.rag_override_create(
         kpi=data.kpis["SPA-01"],

@@ -10,12 +10,14 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import override_settings
 
-from contracts.demo import DEMO_PASSWORD, DEMO_PREFIX, DemoDataError, seed_demo
+from contracts.access import contracts_for
 from contracts.models import Contract, Organisation, ReportingPeriod, User
+from demo.seed import DEMO_PASSWORD, DEMO_PREFIX, DemoDataError, seed_demo
 from kpis.models import Kpi, Measure, Polarity, TargetPeriod, TargetStatus
 from kpis.reference_data import PSIS_CATALOGUE
+from pathways.access import pathways_for
 from pathways.models import Pathway
-from psis import access, periods, targets
+from psis import periods, targets
 from psis.rag import Rag, judge
 from reports.models import BreakdownFigure, Figure, Return
 
@@ -353,11 +355,9 @@ class TestSeededDemo:
         assert Return.objects.filter(pathway__contract=hls).count() == 1
         outsider = User.objects.get(username="outsider")
         partner = User.objects.get(username="partner")
-        assert list(access.contracts_for(outsider)) == [hls]
-        assert list(access.contracts_for(partner).values_list("reference", flat=True)) == ["PSIS"]
-        assert {
-            p.code for p in access.pathways_for(partner, Contract.objects.get(reference="PSIS"))
-        } == {
+        assert list(contracts_for(outsider)) == [hls]
+        assert list(contracts_for(partner).values_list("reference", flat=True)) == ["PSIS"]
+        assert {p.code for p in pathways_for(partner, Contract.objects.get(reference="PSIS"))} == {
             "YC",
             "AC",
         }

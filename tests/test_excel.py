@@ -13,7 +13,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from reports import excel, services, validation
+from reports import contents, excel, validation, workflow
 from reports.models import BreakdownFigure, Figure, Return
 
 PAGE = "/contracts/PSIS/returns/SPA/Y1Q1/"
@@ -205,7 +205,7 @@ def test_an_upload_puts_every_figure_in_the_draft(cast, lead):
         {
             "version": ret.version,
             "action": "submit",
-            **services.stored_raw(ret, services.return_specs(ret)[1]),
+            **contents.stored_raw(ret, contents.return_specs(ret)[1]),
         },
     )
     assert response.status_code == 302
@@ -345,8 +345,8 @@ def test_a_duplicated_row_is_refused(cast, lead):
 
 def test_changing_a_queried_return_by_upload_needs_a_reason(cast, lead):
     assert upload(lead, fill(download(lead), spa_values(cast))).status_code == 302
-    ret = services.return_submit(ret=Return.objects.get(), user=cast.lead)
-    services.return_query(ret=ret, user=cast.commissioner, comment="Check SPA-01")
+    ret = workflow.return_submit(ret=Return.objects.get(), user=cast.lead)
+    workflow.return_query(ret=ret, user=cast.commissioner, comment="Check SPA-01")
     content = fill(download(lead), {"SPA-01__value": 1300})
     response = upload(lead, content)
     assert response.status_code == 400

@@ -7,7 +7,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from contracts.models import Action, Meeting, ReportingPeriod
+from contracts.models import ReportingPeriod
+from meetings.models import Action, Meeting
 
 LONDON = ZoneInfo("Europe/London")
 

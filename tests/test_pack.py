@@ -19,11 +19,12 @@ from django.db import transaction
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from contracts.models import Action, Meeting, ReportingPeriod
-from kpis.services import rag_override_create
-from reports import pack
+from contracts.models import ReportingPeriod
+from meetings import pack, pack_data, pack_pdf
+from meetings.models import Action, Meeting
+from meetings.pack_xlsx import pack_xlsx_bytes
+from performance.services import rag_override_create
 from reports.models import BreakdownFigure, Figure, Return, ReturnComment
-from reports.pack_xlsx import pack_xlsx_bytes
 from tests.cast import build_cast
 
 LONDON = ZoneInfo("Europe/London")
@@ -256,12 +257,12 @@ class TestSafety:
     def test_markup_typed_in_commentary_is_text_and_fetches_nothing(self, cast, no_network):
         make_returns(cast, commentary=HOSTILE)
         period = period_of(cast.contract, 1, 3)
-        data = pack.build_pack_data(cast.contract, period)
-        html = pack.render_html(data)
+        data = pack_data.build_pack_data(cast.contract, period)
+        html = pack_pdf.render_html(data)
         assert "&lt;img src=&quot;http://127.0.0.1:9/x.png&quot;&gt;" in html
         assert '<img src="http://' not in html
-        fetcher = pack.PackURLFetcher()
-        content = pack.render_pdf(html, fetcher=fetcher)
+        fetcher = pack_pdf.PackURLFetcher()
+        content = pack_pdf.render_pdf(html, fetcher=fetcher)
         assert 'img src="http://127.0.0.1:9/x.png"' in pdf_text(content)
         assert fetcher.refused == []
         assert "psis-static:css/pack.css" in fetcher.fetched
@@ -276,8 +277,8 @@ class TestSafety:
             <body><p>Hello</p><img src="file:///etc/passwd" alt="x">
             <img src="ftp://127.0.0.1:9/y.png" alt="y"><img src="relative.png" alt="z">
             <img src="psis-static:css/pack.css" alt="ok"></body></html>"""
-        fetcher = pack.PackURLFetcher()
-        pack.render_pdf(html, fetcher=fetcher)
+        fetcher = pack_pdf.PackURLFetcher()
+        pack_pdf.render_pdf(html, fetcher=fetcher)
         assert "http://127.0.0.1:9/bg.png" in fetcher.refused
         assert "http://127.0.0.1:9/s.css" in fetcher.refused
         assert "file:///etc/passwd" in fetcher.refused
@@ -287,7 +288,7 @@ class TestSafety:
         assert no_network == []
 
     def test_static_files_only_from_the_finders(self):
-        fetcher = pack.PackURLFetcher()
+        fetcher = pack_pdf.PackURLFetcher()
         response = fetcher.fetch("psis-static:css/pack.css")
         assert response.content_type == "text/css"
         assert b"@page" in response.read()
@@ -298,7 +299,7 @@ class TestSafety:
 
 class TestWorkbook:
     def test_same_content_as_the_pdf(self, cast, quarter):
-        data = pack.build_pack_data(cast.contract, quarter)
+        data = pack_data.build_pack_data(cast.contract, quarter)
         wb = load_workbook(io.BytesIO(pack_xlsx_bytes(data)))
         assert wb.sheetnames == [
             "Summary",
@@ -326,7 +327,7 @@ class TestWorkbook:
 
     def test_text_never_becomes_a_formula(self, cast):
         make_returns(cast, commentary='=HYPERLINK("http://evil.example","click")')
-        data = pack.build_pack_data(cast.contract, period_of(cast.contract, 1, 3))
+        data = pack_data.build_pack_data(cast.contract, period_of(cast.contract, 1, 3))
         wb = load_workbook(io.BytesIO(pack_xlsx_bytes(data)))
         cells = [c for row in wb["Commentary"].iter_rows() for c in row if c.value]
         hostile = [c for c in cells if str(c.value).startswith("=HYPERLINK")]

@@ -5,10 +5,11 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from contracts.demo import seed_demo
-from contracts.demo_meetings import seed_demo_meetings
-from contracts.models import Action, Contract, Meeting
-from reports import pack
+from contracts.models import Contract
+from demo.meetings import seed_demo_meetings
+from demo.seed import seed_demo
+from meetings import pack
+from meetings.models import Action, Meeting
 from tests.test_pack import pdf_text
 
 # The marker makes pytest-django set up the test database even when only this module runs.

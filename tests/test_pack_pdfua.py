@@ -12,8 +12,8 @@ from django.urls import reverse
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
-from contracts.models import MeetingPack
-from reports import pack_tasks
+from meetings import tasks
+from meetings.models import MeetingPack
 from tests.test_pack import make_meetings, make_returns, period_of
 
 IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
@@ -102,12 +102,12 @@ def test_the_issued_pack_passes_a_pdfua_structure_check(
     make_returns(cast)
     make_meetings(cast)
     with django_capture_on_commit_callbacks(execute=True):
-        draft = pack_tasks.pack_generate(
+        draft = tasks.pack_generate(
             contract=cast.contract, period=period_of(cast.contract, 1, 3), user=cast.commissioner
         )
     draft.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
-        final = pack_tasks.pack_finalise(draft=draft, user=cast.commissioner)
+        final = tasks.pack_finalise(draft=draft, user=cast.commissioner)
     final.refresh_from_db()
     assert final.status == MeetingPack.Status.FINAL and final.is_ready
 
@@ -149,7 +149,7 @@ def test_the_check_wants_header_cells_in_tables():
     """Tagged as the pack is (WeasyPrint, PDF/UA-1), but the table has no <th>."""
     from weasyprint import HTML
 
-    from reports.pack import PDF_OPTIONS
+    from meetings.pack_pdf import PDF_OPTIONS
 
     html = (
         '<html lang="en-GB"><head><title>No headers</title></head><body><h1>Figures</h1>'

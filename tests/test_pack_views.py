@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from contracts.models import MeetingPack
-from reports import pack, pack_tasks
+from meetings import pack, tasks
+from meetings.models import MeetingPack
 from reports.models import Figure
 from tests.test_pack import make_meetings, make_returns, pdf_text, period_of
 
@@ -99,20 +99,18 @@ class TestGenerate:
         client = client_for(cast.commissioner)
         old_file = settings.MEDIA_ROOT / draft.pdf.name
         assert old_file.exists()
-        pack_tasks.pack_generate(
-            contract=cast.contract, period=draft.period, user=cast.commissioner
-        )
+        tasks.pack_generate(contract=cast.contract, period=draft.period, user=cast.commissioner)
         # outside a real commit the job waits; run it as the worker would
         newest = MeetingPack.objects.latest("pk")
-        assert pack_tasks.run_pack_job(newest.pk) == "done"
+        assert tasks.run_pack_job(newest.pk) == "done"
         assert list(MeetingPack.objects.values_list("pk", flat=True)) == [newest.pk]
         assert not old_file.exists()
         assert client.get(url("pack", draft.pk)).status_code == 404
 
     def test_one_job_per_quarter_at_once(self, cast, quarter):
-        pack_tasks.pack_generate(contract=cast.contract, period=quarter, user=cast.commissioner)
+        tasks.pack_generate(contract=cast.contract, period=quarter, user=cast.commissioner)
         with pytest.raises(ValidationError, match="already being generated"):
-            pack_tasks.pack_generate(contract=cast.contract, period=quarter, user=cast.commissioner)
+            tasks.pack_generate(contract=cast.contract, period=quarter, user=cast.commissioner)
         with pytest.raises(IntegrityError), transaction.atomic():
             MeetingPack.objects.create(contract=cast.contract, period=quarter)
         assert MeetingPack.objects.count() == 1
@@ -122,20 +120,16 @@ class TestGenerate:
         response = client_for(getattr(cast, who)).post(url("pack_generate"), {"period": quarter.pk})
         assert response.status_code == 403
         with pytest.raises(PermissionDenied):
-            pack_tasks.pack_generate(
-                contract=cast.contract, period=quarter, user=getattr(cast, who)
-            )
+            tasks.pack_generate(contract=cast.contract, period=quarter, user=getattr(cast, who))
         assert not MeetingPack.objects.exists()
 
     def test_a_failed_build_says_so(self, cast, quarter, monkeypatch):
         def broken(*args, **kwargs):
             raise RuntimeError("boom")
 
-        monkeypatch.setattr(pack_tasks, "build_pack", broken)
-        made = pack_tasks.pack_generate(
-            contract=cast.contract, period=quarter, user=cast.commissioner
-        )
-        assert pack_tasks.run_pack_job(made.pk) == "failed"
+        monkeypatch.setattr(tasks, "build_pack", broken)
+        made = tasks.pack_generate(contract=cast.contract, period=quarter, user=cast.commissioner)
+        assert tasks.run_pack_job(made.pk) == "failed"
         made.refresh_from_db()
         assert made.job_status == MeetingPack.JobStatus.FAILED
         assert "could not be built" in made.message
@@ -145,9 +139,7 @@ class TestGenerate:
     @pytest.mark.django_db(transaction=True)
     def test_queued_in_the_database_and_run_by_the_worker(self, cast, quarter, settings):
         settings.TASKS = DATABASE
-        made = pack_tasks.pack_generate(
-            contract=cast.contract, period=quarter, user=cast.commissioner
-        )
+        made = tasks.pack_generate(contract=cast.contract, period=quarter, user=cast.commissioner)
         made.refresh_from_db()
         assert made.job_status == MeetingPack.JobStatus.QUEUED and made.task_id
         call_command("db_worker", "--batch", "--no-startup-delay", stdout=io.StringIO())
@@ -164,12 +156,12 @@ class TestReaper:
             job_status=MeetingPack.JobStatus.RUNNING,
             started_at=now - timedelta(minutes=30),
         )
-        assert pack_tasks.reap_stuck_packs(running_minutes=15) == 1
+        assert tasks.reap_stuck_packs(running_minutes=15) == 1
         running.refresh_from_db()
         assert running.job_status == MeetingPack.JobStatus.FAILED
         assert "more than 15 minutes" in running.message
         # a reaped job that finishes late does not come back to life
-        assert pack_tasks.run_pack_job(running.pk) == "skipped"
+        assert tasks.run_pack_job(running.pk) == "skipped"
 
     def test_recent_jobs_are_left_alone(self, cast, quarter):
         MeetingPack.objects.create(
@@ -178,7 +170,7 @@ class TestReaper:
             job_status=MeetingPack.JobStatus.RUNNING,
             started_at=timezone.now() - timedelta(minutes=2),
         )
-        assert pack_tasks.reap_stuck_packs(running_minutes=15) == 0
+        assert tasks.reap_stuck_packs(running_minutes=15) == 0
 
     def test_unclaimed_jobs_point_at_the_worker(self, cast, quarter, client_for):
         made = MeetingPack.objects.create(contract=cast.contract, period=quarter)
@@ -224,12 +216,10 @@ class TestFinal:
 
     def test_a_final_quarter_is_not_generated_again(self, cast, final):
         with pytest.raises(ValidationError, match="already final"):
-            pack_tasks.pack_generate(
-                contract=cast.contract, period=final.period, user=cast.commissioner
-            )
+            tasks.pack_generate(contract=cast.contract, period=final.period, user=cast.commissioner)
         draft = MeetingPack.objects.get(status=MeetingPack.Status.DRAFT)
         with pytest.raises(ValidationError, match="already final"):
-            pack_tasks.pack_finalise(draft=draft, user=cast.commissioner)
+            tasks.pack_finalise(draft=draft, user=cast.commissioner)
         with pytest.raises(IntegrityError), transaction.atomic():
             MeetingPack.objects.create(
                 contract=cast.contract, period=final.period, status="final", job_status="done"

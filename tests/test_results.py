@@ -10,9 +10,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from contracts.models import ReportingPeriod
-from kpis import results, services
-from kpis.demo import seed_demo_overrides
-from kpis.models import Kpi, KpiCategory, KpiTarget, RagOverride
+from demo.overrides import seed_demo_overrides
+from kpis.models import Kpi, KpiCategory, KpiTarget
+from performance import results, services
+from performance.models import RagOverride
 from psis.rag import Rag, Trend
 from reports.models import BreakdownFigure, Figure, Return
 
@@ -501,12 +502,12 @@ def test_cross_cutting_pathway_comes_first(cast):
 
 
 def test_partner_sees_only_its_pathways_and_oba_filter(cast):
-    from psis import access
+    from pathways.access import pathways_for
 
     res = results.contract_results(
         cast.contract,
         period(cast, 1, 1),
-        pathways=access.pathways_for(cast.partner, cast.contract),
+        pathways=pathways_for(cast.partner, cast.contract),
         today=LATER,
     )
     assert [p.code for p, _ in res.by_pathway] == ["AC"]

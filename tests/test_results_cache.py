@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from contracts.models import Organisation
-from kpis import results, results_cache, services
 from kpis.models import KpiCategory, KpiTarget
+from performance import results, results_cache, services
 from reports.models import BreakdownFigure, Figure
 from tests.test_results import LATER, fig, period, ret
 

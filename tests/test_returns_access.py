@@ -1,10 +1,11 @@
 """Who may do what with returns, on every URL: outsiders 404, read-only roles 403."""
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from reports import services, validation
+from reports import contents, validation, workflow
 from reports.models import Attachment, Return
 from tests.cast import build_cast
 
@@ -28,17 +29,17 @@ def world(db, settings, tmp_path):
         f"SPA-04__cat_{second.pk}": "1",
         "SPA-04__total": "2",
     }
-    parsed = validation.parse_return(services.return_specs(spa)[1], raw)
-    spa = services.return_save_draft(ret=spa, user=cast.lead, data=parsed, version=0)
-    services.return_submit(ret=spa, user=cast.lead)
+    parsed = validation.parse_return(contents.return_specs(spa)[1], raw)
+    spa = workflow.return_save_draft(ret=spa, user=cast.lead, data=parsed, version=0)
+    workflow.return_submit(ret=spa, user=cast.lead)
     ac = Return(pathway=cast.carers, period=period, version=0)
-    parsed = validation.parse_return(services.return_specs(ac)[1], {"AC-02__narrative": "Story"})
-    services.return_save_draft(
+    parsed = validation.parse_return(contents.return_specs(ac)[1], {"AC-02__narrative": "Story"})
+    workflow.return_save_draft(
         ret=ac,
         user=cast.partner,
         data=parsed,
         version=0,
-        uploads=services.Uploads(add={"AC-02": [SimpleUploadedFile("a.pdf", b"%PDF")]}),
+        uploads=workflow.Uploads(add={"AC-02": [SimpleUploadedFile("a.pdf", b"%PDF")]}),
     )
     return cast
 
@@ -142,13 +143,13 @@ def test_an_unknown_pathway_is_not_found(world):
 
 def test_services_check_permissions_too(world):
     ret = Return.objects.get(pathway__code="SPA")
-    with pytest.raises(services.PermissionDenied):
-        services.return_accept(ret=ret, user=world.lead)
-    with pytest.raises(services.PermissionDenied):
-        services.return_query(ret=ret, user=world.officer, comment="x")
+    with pytest.raises(PermissionDenied):
+        workflow.return_accept(ret=ret, user=world.lead)
+    with pytest.raises(PermissionDenied):
+        workflow.return_query(ret=ret, user=world.officer, comment="x")
     ac = Return.objects.get(pathway__code="AC")
     parsed = validation.parse_return([], {})
-    with pytest.raises(services.PermissionDenied):
-        services.return_save_draft(ret=ac, user=world.commissioner, data=parsed, version=ac.version)
-    with pytest.raises(services.PermissionDenied):
-        services.return_submit(ret=ac, user=world.officer)
+    with pytest.raises(PermissionDenied):
+        workflow.return_save_draft(ret=ac, user=world.commissioner, data=parsed, version=ac.version)
+    with pytest.raises(PermissionDenied):
+        workflow.return_submit(ret=ac, user=world.officer)

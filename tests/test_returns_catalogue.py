@@ -7,10 +7,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from contracts.demo import seed_demo
 from contracts.models import User
+from demo.seed import seed_demo
 from pathways.models import Pathway
-from reports import services
+from reports import contents
 from reports.models import Figure, Return
 
 
@@ -38,7 +38,7 @@ def round_trip(lead, code):
     template = lead.get(page + "template.xlsx").content
     pathway = Pathway.objects.get(contract__reference="PSIS", code=code)
     ret = Return.objects.filter(pathway=pathway, period__year=2, period__quarter=4).first()
-    kpis, specs = services.return_specs(
+    kpis, specs = contents.return_specs(
         ret or Return(pathway=pathway, period=pathway.contract.periods.get(year=2, quarter=4))
     )
     wb = openpyxl.load_workbook(io.BytesIO(template))

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from contracts.models import ReportingPeriod
-from reports import services, validation
+from reports import contents, validation, workflow
 from reports.models import Attachment, Figure, Return, ReturnComment
 from tests.cast import spa_data
 
@@ -231,10 +231,10 @@ def test_late_is_after_the_due_date_not_on_it(cast):
     for day, late in [(date(2023, 1, 23), False), (date(2023, 1, 24), True)]:
         Return.objects.all().delete()
         ret = Return(pathway=cast.spa, period=period, version=0)
-        data = validation.parse_return(services.return_specs(ret)[1], spa_data(cast))
-        ret = services.return_save_draft(ret=ret, user=cast.lead, data=data, version=0)
+        data = validation.parse_return(contents.return_specs(ret)[1], spa_data(cast))
+        ret = workflow.return_save_draft(ret=ret, user=cast.lead, data=data, version=0)
         now = datetime(day.year, day.month, day.day, 23, 30, tzinfo=LONDON)
-        assert services.return_submit(ret=ret, user=cast.lead, now=now).is_late is late
+        assert workflow.return_submit(ret=ret, user=cast.lead, now=now).is_late is late
 
 
 def test_double_submit_submits_once(cast, as_user):
@@ -250,8 +250,8 @@ def test_double_submit_submits_once(cast, as_user):
     follow = client.get(url())
     assert ret.status == Return.Status.SUBMITTED
     assert follow.status_code == 200
-    with pytest.raises(services.ReturnLocked, match="already submitted"):
-        services.return_submit(ret=ret, user=cast.lead)
+    with pytest.raises(workflow.ReturnLocked, match="already submitted"):
+        workflow.return_submit(ret=ret, user=cast.lead)
 
 
 def test_a_stale_save_is_refused_and_says_what_changed(cast, as_user):
@@ -274,7 +274,7 @@ def test_a_stale_save_is_refused_and_says_what_changed(cast, as_user):
 def test_a_figure_moving_more_than_half_needs_an_explanation(cast, as_user):
     client = as_user(cast.lead)
     post(client, cast, "submit", **spa_data(cast, **{"SPA-01__value": "100"}))
-    services.return_accept(ret=the_return(cast), user=cast.commissioner)
+    workflow.return_accept(ret=the_return(cast), user=cast.commissioner)
     data = spa_data(cast, **{"SPA-01__value": "151"})
     response = post(client, cast, "submit", quarter="Y1Q2", **data)
     assert response.status_code == 400
@@ -382,7 +382,7 @@ def test_a_query_needs_a_comment_and_only_a_submitted_return_can_be_reviewed(cas
 
 def test_a_whole_return_query(cast, as_user):
     post(as_user(cast.lead), cast, "submit", **spa_data(cast))
-    ret = services.return_query(ret=the_return(cast), user=cast.commissioner, comment="Commentary?")
+    ret = workflow.return_query(ret=the_return(cast), user=cast.commissioner, comment="Commentary?")
     assert ret.comments.get().kpi is None
     assert "about the whole return" in text(as_user(cast.lead).get(url()))
 
@@ -590,8 +590,8 @@ def test_two_people_saving_at_once_one_wins_and_the_other_is_told(cast):
         pytest.skip("row-lock concurrency is checked on PostgreSQL (set DATABASE_URL)")
     period = ReportingPeriod.objects.get(contract=cast.contract, year=1, quarter=1)
     ret = Return(pathway=cast.spa, period=period, version=0)
-    specs = services.return_specs(ret)[1]
-    ret = services.return_save_draft(
+    specs = contents.return_specs(ret)[1]
+    ret = workflow.return_save_draft(
         ret=ret, user=cast.lead, data=validation.parse_return(specs, spa_data(cast)), version=0
     )
     outcomes = []
@@ -601,11 +601,11 @@ def test_two_people_saving_at_once_one_wins_and_the_other_is_told(cast):
         data = validation.parse_return(specs, spa_data(cast, **{"SPA-01__value": value}))
         barrier.wait()
         try:
-            services.return_save_draft(
+            workflow.return_save_draft(
                 ret=Return.objects.get(pk=ret.pk), user=cast.lead, data=data, version=ret.version
             )
             outcomes.append("saved")
-        except services.StaleReturn:
+        except workflow.StaleReturn:
             outcomes.append("stale")
         finally:
             connection.close()
@@ -627,7 +627,7 @@ def test_the_return_page_does_not_query_per_kpi(cast, as_user):
 
     client = as_user(cast.lead)
     post(client, cast, "submit", **spa_data(cast))
-    services.return_query(ret=the_return(cast), user=cast.commissioner, comment="Check")
+    workflow.return_query(ret=the_return(cast), user=cast.commissioner, comment="Check")
 
     def count():
         with CaptureQueriesContext(connection) as queries:
@@ -648,7 +648,7 @@ def test_the_return_page_does_not_query_per_kpi(cast, as_user):
 def test_a_change_reason_longer_than_history_keeps_is_refused_not_cut(cast, as_user):
     client = as_user(cast.lead)
     post(client, cast, "submit", **spa_data(cast))
-    services.return_query(ret=the_return(cast), user=cast.commissioner, comment="Check")
+    workflow.return_query(ret=the_return(cast), user=cast.commissioner, comment="Check")
     response = post(
         client, cast, **spa_data(cast, **{"SPA-01__value": "1", "change_reason": "x" * 101})
     )

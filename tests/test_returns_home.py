@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from contracts.models import User
-from reports import services, validation
+from reports import contents, validation, workflow
 from reports.models import ReminderSent, Return
 
 LONDON = ZoneInfo("Europe/London")
@@ -48,16 +48,16 @@ def make(cast, pathway, year, quarter, status, *, on=None):
     period = cast.contract.periods.get(year=year, quarter=quarter)
     user = cast.lead
     ret = Return(pathway=pathway, period=period, version=0)
-    data = validation.parse_return(services.return_specs(ret)[1], complete(cast, pathway))
-    ret = services.return_save_draft(ret=ret, user=user, data=data, version=0)
+    data = validation.parse_return(contents.return_specs(ret)[1], complete(cast, pathway))
+    ret = workflow.return_save_draft(ret=ret, user=user, data=data, version=0)
     if status == "draft":
         return ret
     now = datetime.combine(on or period.due_date, time(12), tzinfo=LONDON)
-    ret = services.return_submit(ret=ret, user=user, now=now)
+    ret = workflow.return_submit(ret=ret, user=user, now=now)
     if status == "queried":
-        ret = services.return_query(ret=ret, user=cast.commissioner, comment="Check")
+        ret = workflow.return_query(ret=ret, user=cast.commissioner, comment="Check")
     if status == "accepted":
-        ret = services.return_accept(ret=ret, user=cast.commissioner)
+        ret = workflow.return_accept(ret=ret, user=cast.commissioner)
     return ret
 
 

@@ -27,9 +27,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from contracts.models import Contract, Organisation, ReportingPeriod, User
-from kpis import results_cache
 from kpis.models import Kpi, KpiCategory, KpiTarget
 from pathways.models import Pathway
+from performance import results_cache
 from psis import periods
 from reports.models import BreakdownFigure, Figure, Return
 

@@ -20,10 +20,10 @@ import pytest
 from django.db import transaction
 from pypdf import PdfReader
 
-from contracts.demo import seed_demo
-from contracts.demo_meetings import seed_demo_meetings
 from contracts.models import Contract
-from reports import pack
+from demo.meetings import seed_demo_meetings
+from demo.seed import seed_demo
+from meetings import pack
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 GOAL = 1.3

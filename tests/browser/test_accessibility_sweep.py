@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from contracts.demo import DEMO_PASSWORD
+from demo.seed import DEMO_PASSWORD
 from tests.access_matrix import MATRIX, ROLES, Id
 from tests.browser.conftest import ARTIFACTS, AXE_TAGS
 from tests.test_access_matrix import IMMEDIATE, demo_ids, resolve

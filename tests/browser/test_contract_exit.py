@@ -6,7 +6,7 @@ import zipfile
 import pytest
 from playwright.sync_api import expect
 
-from contracts import exit as exits
+from exits import archive as exit_archive
 from tests.browser.conftest import assert_accessible
 from tests.test_pack import make_returns
 
@@ -21,13 +21,13 @@ def world(live_cast, settings, tmp_path):
 def test_commissioner_downloads_everything_and_is_told_what_is_happening(
     page, live_server, world, sign_in, monkeypatch
 ):
-    made = exits.contract_exit_archive
+    made = exit_archive.contract_exit_archive
 
     def slowly(*args, **kwargs):  # as with a contract's years of evidence files
         time.sleep(1.5)
         return made(*args, **kwargs)
 
-    monkeypatch.setattr(exits, "contract_exit_archive", slowly)
+    monkeypatch.setattr(exit_archive, "contract_exit_archive", slowly)
     sign_in(world.commissioner)
     page.goto(f"{live_server.url}/contracts/PSIS/exit/")
     assert_accessible(page, "contract-exit")

@@ -6,8 +6,8 @@ import re
 
 from playwright.sync_api import expect
 
-from contracts.demo import DEMO_PASSWORD, seed_demo
 from contracts.models import User
+from demo.seed import DEMO_PASSWORD, seed_demo
 from tests.browser.conftest import assert_accessible
 
 

@@ -5,8 +5,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from contracts.models import Meeting, MeetingPack
-from reports import pack_tasks
+from meetings import tasks
+from meetings.models import Meeting, MeetingPack
 from tests.browser.conftest import assert_accessible
 from tests.test_pack import make_meetings, make_returns
 
@@ -71,7 +71,7 @@ def test_progress_updates_itself_while_the_worker_builds(
     assert_accessible(page, "pack-queued")
 
     pack = MeetingPack.objects.get()
-    assert pack_tasks.run_pack_job(pack.pk) == "done"
+    assert tasks.run_pack_job(pack.pk) == "done"
     expect(page.get_by_role("link", name="Download the PDF")).to_be_visible(timeout=20_000)
 
 

@@ -219,7 +219,7 @@ def test_a_failed_upload_lists_problems_accessibly(page, live_server, live_cast,
 
 @pytest.fixture
 def submitted(live_cast):
-    from reports import services, validation
+    from reports import contents, validation, workflow
 
     cast = live_cast
     first, second = spa_fields(cast)
@@ -235,9 +235,9 @@ def submitted(live_cast):
         "SPA-04__total": "3",
         "commentary": "All steady.",
     }
-    data = validation.parse_return(services.return_specs(ret)[1], raw)
-    ret = services.return_save_draft(ret=ret, user=cast.lead, data=data, version=0)
-    return services.return_submit(ret=ret, user=cast.lead)
+    data = validation.parse_return(contents.return_specs(ret)[1], raw)
+    ret = workflow.return_save_draft(ret=ret, user=cast.lead, data=data, version=0)
+    return workflow.return_submit(ret=ret, user=cast.lead)
 
 
 def test_commissioner_queries_and_the_provider_sees_it(page, live_server, live_cast, submitted):
@@ -261,9 +261,9 @@ def test_commissioner_queries_and_the_provider_sees_it(page, live_server, live_c
 
 
 def test_provider_sees_the_query_on_the_return(page, live_server, live_cast, submitted):
-    from reports import services
+    from reports import workflow
 
-    services.return_query(
+    workflow.return_query(
         ret=submitted, user=live_cast.commissioner, comment="Please explain SPA-02."
     )
     sign_in_with_keyboard(page, live_server, live_cast.lead)

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from contracts.models import User
 from reports.models import ReminderSent
-from reports.services import Reminder, reminders_due
+from reports.reminders import Reminder, reminders_due
 
 
 def _long(day: date) -> str:

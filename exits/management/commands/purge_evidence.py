@@ -1,0 +1,82 @@
+"""python manage.py purge_evidence [--older-than-days N] [--contract REF] [--confirm]
+
+Lists (and with --confirm deletes) evidence files past the retention period: those of quarters
+that ended more than N days ago (default: settings.EVIDENCE_RETENTION_DAYS, six years).
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from contracts.models import Contract
+from exits import archive, retention
+
+
+def _positive(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise CommandError(f"--older-than-days must be a whole number of days, 1 or more: {text}")
+    return days
+
+
+class Command(BaseCommand):
+    help = (
+        "List evidence files older than the retention period, counted from the end of the "
+        "quarter their return is for; with --confirm, delete the files. The record that each "
+        "file existed (name, size, who uploaded it and when) is kept with the date it was "
+        "purged; figures and their history are never deleted."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--older-than-days",
+            type=str,
+            default=None,
+            help="Retention period in days (default: EVIDENCE_RETENTION_DAYS, else 2190)",
+        )
+        parser.add_argument("--contract", help="Only this contract (reference, e.g. PSIS)")
+        parser.add_argument(
+            "--confirm", action="store_true", help="Delete the files listed (otherwise only list)"
+        )
+
+    def handle(self, *args, older_than_days, contract, confirm, **options):
+        days = retention.retention_days() if older_than_days is None else _positive(older_than_days)
+        scope = None
+        if contract:
+            try:
+                scope = Contract.objects.get(reference=contract)
+            except Contract.DoesNotExist as exc:
+                raise CommandError(f"No contract with reference '{contract}'.") from exc
+        today = timezone.localdate()
+        cutoff = retention.retention_cutoff(days, today)
+        found = retention.evidence_past_retention(older_than_days=days, contract=scope, today=today)
+        rule = f"older than {days} days (quarters that ended before {cutoff:%d/%m/%Y})"
+        if not found:
+            self.stdout.write(f"No evidence files {rule}.")
+            return
+        self.stdout.write(f"Evidence files {rule}:")
+        for a in found:
+            ret = a.figure.ret
+            uploaded = timezone.localtime(a.uploaded_at)
+            self.stdout.write(
+                f"  {ret.pathway.contract.reference} {ret.pathway.code} {ret.period.short_label} "
+                f"({ret.period.fy_label}, ended {ret.period.end:%d/%m/%Y}) {a.figure.kpi.code}: "
+                f"{a.name}, {archive.size_text(a.size)}, uploaded {uploaded:%d/%m/%Y %H:%M}"
+            )
+        total = sum(a.size for a in found)
+        if not confirm:
+            self.stdout.write(
+                f"{len(found)} files, {archive.size_text(total)}. Nothing was deleted: run again "
+                "with --confirm to delete them."
+            )
+            return
+        result = retention.evidence_purge(attachments=found, older_than_days=days)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Purged {result.files} evidence files ({archive.size_text(result.bytes)}). The "
+                "record of each is kept with the date it was purged; figures and their history "
+                "are unchanged."
+            )
+        )

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MeetingsConfig(AppConfig):
+    verbose_name = "Contract meetings, action logs and packs"
+    name = "meetings"

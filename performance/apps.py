@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PerformanceConfig(AppConfig):
+    verbose_name = "Performance results and RAG overrides"
+    name = "performance"

@@ -1,0 +1,1094 @@
+"""Performance results: every KPI's actuals, targets, RAG, trend and forecast for a quarter.
+
+The rules live in ``psis.rag``, ``psis.targets`` and ``psis.periods``; this module fetches the
+figures in a fixed handful of queries, lets pandas add them up (exactly, in whole pence), and
+hands back plain dataclasses. Nothing here is computed in a template.
+
+How a KPI is judged (its *basis*), where the contract leaves a choice:
+
+- a target per year, or per week (pro-rated by the weeks in the period), is judged on the year
+  to date against the pro-rata year-to-date target; the quarter alone is shown beside it;
+- a percentage (sum of numerators over sum of denominators) or an average (weighted by cases)
+  is judged on the year to date against its target, which is not pro-rated;
+- a minimum *each quarter* ("a minimum of 60 ... each quarter", "£75,000 (quarterly)") is
+  judged on the quarter, because the seed states it per quarter; the year to date is shown;
+- a minimum *each month* is judged month by month (every month met: green) within the quarter;
+  a breakdown with a minimum in each category ("in each ICN location") is judged category by
+  category; either way the worst month or category sets the RAG;
+- a level with no pro-rating ("carers on register during quarter") is judged on the quarter;
+- a KPI reported annually is due only in the last quarter of the contract year, and its one
+  figure is judged against the whole year's target;
+- evidence takes the commissioner's rating on review (until rated: "Evidence").
+
+Figures count only from returns that have been submitted (submitted, queried or accepted). A due
+KPI with no figure is *missing* once its return is overdue or was submitted without it (whether
+or not it has a target: the provider owes it). Before the return's due date an unsubmitted
+return is *awaiting*: ``rag`` is ``Rag.NOT_DUE`` with ``awaiting=True`` and ``rag_word``
+"Awaiting return", so it is neither an exception nor counted as not due.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import NamedTuple
+
+import pandas as pd
+from django.db.models import Case, CharField, F, IntegerField, TextField, When
+from django.db.models.functions import Cast, Round
+from django.utils import timezone
+
+from contracts.models import Contract, ReportingPeriod
+from kpis.models import Frequency, Kpi, Measure, TargetPeriod, TargetStatus
+from pathways.models import Pathway
+from performance.models import RagOverride
+from psis import periods, rag, targets
+from psis.rag import Judgement, Polarity, Rag, Trend
+from psis.targets import format_number
+from reports.models import BreakdownFigure, Figure, Return
+
+HISTORY_QUARTERS = 8
+SUBMITTED = (Return.Status.SUBMITTED, Return.Status.QUERIED, Return.Status.ACCEPTED)
+BANDS = (Rag.GREEN, Rag.AMBER, Rag.RED, Rag.MISSING)
+AWAITING = "awaiting"
+_HUNDRED = Decimal(100)
+
+
+# --- what the service hands back -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KpiResult:
+    """One KPI in one quarter."""
+
+    kpi: Kpi
+    period: ReportingPeriod
+    due: bool
+    actual: Decimal | None
+    ytd_actual: Decimal | None
+    quarter_target: Decimal | None
+    ytd_target: Decimal | None
+    annual_target: Decimal | None
+    percent_of_target: Decimal | None
+    rag: Rag
+    quarter_rag: Rag
+    rag_source: str  # "rule" or "override"
+    override: RagOverride | None
+    explanation: str
+    trend: Trend
+    forecast: Decimal | None
+    run_rate_needed: Decimal | None
+    history: tuple[tuple[ReportingPeriod, Decimal | None], ...]
+    commentary: str
+    # Beyond the agreed API:
+    rule_rag: Rag = Rag.NOT_DUE  # the rule's headline RAG, before any override
+    rule_explanation: str = ""
+    quarter_explanation: str = ""
+    basis: str = "ytd"  # ytd, quarter, months, categories, year, rating, none
+    awaiting: bool = False
+    previous_actual: Decimal | None = None
+    narrative: str = ""
+    months: tuple[Decimal | None, ...] = ()
+    categories: tuple[tuple[str, int], ...] = ()
+    missing_quarters: tuple[str, ...] = ()
+
+    @property
+    def rag_word(self) -> str:
+        return "Awaiting return" if self.awaiting else self.rag.word
+
+    @property
+    def rag_css(self) -> str:
+        return "rag-not_due" if self.awaiting else f"rag-{self.rag.value}"
+
+    @property
+    def quarter_rag_word(self) -> str:
+        return "Awaiting return" if self.awaiting else self.quarter_rag.word
+
+    @property
+    def is_overridden(self) -> bool:
+        return self.override is not None
+
+    @property
+    def is_exception(self) -> bool:
+        return self.rag.is_exception
+
+    @property
+    def trend_word(self) -> str:
+        return {
+            Trend.BETTER: "Better",
+            Trend.SAME: "Same",
+            Trend.WORSE: "Worse",
+            Trend.NONE: "No trend",
+        }[self.trend]
+
+    @property
+    def headline_is_ytd(self) -> bool:
+        return self.basis == "ytd"
+
+    # Figures as shown on screen and in the pack ("" where there is none).
+    @property
+    def actual_shown(self) -> str:
+        return _display(self.kpi, self.actual)
+
+    @property
+    def ytd_shown(self) -> str:
+        return _display(self.kpi, self.ytd_actual)
+
+    @property
+    def quarter_target_shown(self) -> str:
+        return _display(self.kpi, self.quarter_target)
+
+    @property
+    def ytd_target_shown(self) -> str:
+        return _display(self.kpi, self.ytd_target)
+
+    @property
+    def annual_target_shown(self) -> str:
+        return _display(self.kpi, self.annual_target)
+
+    @property
+    def previous_shown(self) -> str:
+        return _display(self.kpi, self.previous_actual)
+
+    @property
+    def forecast_shown(self) -> str:
+        return _estimate(self.kpi, self.forecast)
+
+    @property
+    def run_rate_shown(self) -> str:
+        return _estimate(self.kpi, self.run_rate_needed)
+
+    @property
+    def percent_shown(self) -> str:
+        if self.percent_of_target is None:
+            return ""
+        return f"{format_number(self.percent_of_target, places=1, rounding=ROUND_FLOOR)}%"
+
+
+@dataclass(frozen=True)
+class ReturnSummary:
+    """Where a pathway's return for the quarter stands."""
+
+    pathway: Pathway
+    status: str  # "not_started" or a Return.Status value
+    status_label: str
+    submitted_at: datetime | None
+    due_date: date
+    is_late: bool  # submitted after the due date
+    is_overdue: bool  # not submitted and the due date has passed
+
+
+@dataclass(frozen=True)
+class ContractResults:
+    contract: Contract
+    period: ReportingPeriod
+    previous_period: ReportingPeriod | None
+    by_pathway: list[tuple[Pathway, list[KpiResult]]]
+    rag_counts: dict  # {"overall": {"green": n, ...}, "pathways": {code: {...}}}
+    changes: list[tuple[KpiResult, Rag]]
+    exceptions: list[KpiResult]
+    returns: list[ReturnSummary]
+    periods: list[ReportingPeriod] = field(default_factory=list)  # every quarter, oldest first
+
+    @property
+    def results(self) -> list[KpiResult]:
+        return [r for _, results in self.by_pathway for r in results]
+
+
+# --- reading the database: a fixed number of queries ---------------------------------------------
+
+
+def contract_periods(contract: Contract) -> list[ReportingPeriod]:
+    """Every quarter of the contract, oldest first (one query)."""
+    found = list(ReportingPeriod.objects.filter(contract=contract).order_by("start"))
+    for period in found:
+        period.contract = contract  # already in hand: no query to fetch it again
+    return found
+
+
+def latest_due_period(
+    periods_: Sequence[ReportingPeriod], today: date | None = None
+) -> ReportingPeriod | None:
+    """The latest quarter whose return due date has passed (else the first quarter)."""
+    today = today or timezone.localdate()
+    passed = [p for p in periods_ if p.due_date < today]
+    if passed:
+        return passed[-1]
+    return periods_[0] if periods_ else None
+
+
+def default_period(
+    contract: Contract, periods_: Sequence[ReportingPeriod], today: date | None = None
+) -> ReportingPeriod | None:
+    """The quarter a dashboard opens on: the latest one past its due date with any return.
+
+    A quarter past its due date in which no return has even been started would show nothing
+    but "missing"; the dashboards say separately that such quarters are overdue.
+    """
+    today = today or timezone.localdate()
+    # Query: the latest quarter past its due date in which any return exists.
+    latest = (
+        Return.objects.filter(pathway__contract=contract, period__due_date__lt=today)
+        .order_by("-period__start")
+        .values_list("period_id", flat=True)
+        .first()
+    )
+    chosen = next((p for p in periods_ if p.pk == latest), None)
+    return chosen or latest_due_period(periods_, today)
+
+
+def _kpis(contract: Contract, pathway_ids: list[int], oba_class: str | None) -> list[Kpi]:
+    """The KPIs of those pathways, with their targets and categories (three queries)."""
+    qs = Kpi.objects.for_contract(contract).filter(pathway__in=pathway_ids).with_targets()
+    if oba_class:
+        qs = qs.filter(oba_class=oba_class)
+    return list(qs.order_by("pathway__order", "order", "code"))
+
+
+def reported_pathways(contract: Contract, pathways) -> list[Pathway]:
+    """The pathways to report, cross-cutting first: a queryset is read, a list used as given."""
+    if isinstance(pathways, list | tuple):
+        found = [p for p in pathways if p.contract_id == contract.pk]
+    else:
+        qs = Pathway.objects.filter(contract=contract).select_related("provider")
+        if pathways is not None:
+            qs = qs.filter(pk__in=pathways.values("pk"))
+        found = list(qs)
+    return sorted(found, key=lambda p: (not p.is_cross_cutting, p.order, p.name))
+
+
+@dataclass
+class _Data:
+    returns: dict[tuple[int, int], Return]  # (pathway id, period id)
+    figures: dict[tuple[int, int], dict]  # (kpi id, period id) -> figure values
+    categories: dict[tuple[int, int], dict[int, int]]  # (kpi id, period id) -> {category: count}
+    sums: dict[tuple[int, int], _Sums]  # (kpi id, period id) -> pandas' quarter and YTD sums
+    overrides: dict[tuple[int, int], RagOverride]
+
+
+def _figure_values(shown_ids: list[int]) -> dict:
+    """What is read of each figure: amounts in whole pence (exact, and cheaper to read than
+    decimals), and the words and monthly figures only for the quarters shown."""
+
+    def pence(field):
+        return Cast(Round(F(field) * 100), IntegerField())
+
+    def when_shown(expression, output):
+        return Case(
+            When(ret__period_id__in=shown_ids, then=expression), default=None, output_field=output
+        )
+
+    return {
+        "value_pence": pence("value"),
+        "month_1_pence": when_shown(pence("month_1"), IntegerField()),
+        "month_2_pence": when_shown(pence("month_2"), IntegerField()),
+        "month_3_pence": when_shown(pence("month_3"), IntegerField()),
+        "shown_narrative": when_shown(F("narrative"), TextField()),
+        "shown_explanation": when_shown(F("explanation"), TextField()),
+        "shown_rating": when_shown(F("rating"), CharField()),
+    }
+
+
+# The columns of a figure row, as read by _load (values_list: tuples are cheapest to read).
+_FIGURE_COLUMNS = ("kpi_id", "ret__period_id", "numerator", "denominator", "cases")
+_DETAIL = (
+    "month_1_pence",
+    "month_2_pence",
+    "month_3_pence",
+    "shown_narrative",
+    "shown_explanation",
+    "shown_rating",
+)
+
+
+def _load(
+    kpis: list[Kpi],
+    pathway_ids: Iterable[int],
+    window: list[ReportingPeriod],
+    override_periods: list[ReportingPeriod],
+) -> _Data:
+    """Three to four queries, whatever the number of KPIs, quarters or contracts."""
+    period_ids = [p.pk for p in window]
+    # Query: the pathways' returns in the window (status, submission, lateness).
+    returns = {
+        (r.pathway_id, r.period_id): r
+        for r in Return.objects.filter(pathway_id__in=list(pathway_ids), period_id__in=period_ids)
+        .only("pk", "pathway_id", "period_id", "status", "submitted_at", "is_late")
+        .order_by()
+    }
+    submitted = [r.pk for r in returns.values() if r.status in SUBMITTED]
+    kpi_ids = [k.pk for k in kpis]
+    figure_rows: list[tuple] = []
+    breakdown_rows: list[dict] = []
+    if submitted and kpi_ids:
+        # Query: every figure of those KPIs in the submitted returns of the window.
+        annotations = _figure_values([p.pk for p in override_periods])
+        figure_rows = list(
+            Figure.objects.filter(ret_id__in=submitted, kpi_id__in=kpi_ids)
+            .order_by()
+            .annotate(**annotations)
+            .values_list(*_FIGURE_COLUMNS, "value_pence", *_DETAIL)
+        )
+        breakdown_kpis = [k.pk for k in kpis if k.measure == Measure.BREAKDOWN]
+        if breakdown_kpis:
+            # Query: the category counts of the breakdown KPIs among them.
+            breakdown_rows = list(
+                BreakdownFigure.objects.filter(
+                    figure__ret_id__in=submitted, figure__kpi_id__in=breakdown_kpis
+                )
+                .order_by()
+                .values("figure__kpi_id", "figure__ret__period_id", "category_id", "count")
+            )
+    overrides = {}
+    if kpi_ids and override_periods:
+        # Query: active overrides of those KPIs in the quarters shown, with who made them.
+        overrides = {
+            (o.kpi_id, o.period_id): o
+            for o in RagOverride.objects.for_results(kpi_ids, [p.pk for p in override_periods])
+        }
+    shown = {p.pk for p in override_periods}
+    # The words and monthly figures of the quarters shown (the rest only feed sums and charts).
+    figures = {
+        (row[0], row[1]): dict(zip(_DETAIL, row[6:], strict=True))
+        for row in figure_rows
+        if row[1] in shown
+    }
+    categories: dict[tuple[int, int], dict[int, int]] = {}
+    for row in breakdown_rows:
+        key = (row["figure__kpi_id"], row["figure__ret__period_id"])
+        categories.setdefault(key, {})[row["category_id"]] = row["count"]
+    sums = _sums(kpis, window, figure_rows, breakdown_rows)
+    return _Data(returns, figures, categories, sums, overrides)
+
+
+# --- adding up: pandas, in whole pence so that nothing passes through a float --------------------
+
+
+class _Sums(NamedTuple):
+    """One KPI in one quarter: its quarter figures and the running sums of its contract year.
+
+    amount: count, pounds, or a breakdown's total (else the sum of its categories), in pence;
+    num / den: a percentage's numerator and denominator; weighted / cases: an average's
+    value × cases (in pence) and cases. ``ytd_*`` are running sums within the contract year;
+    ``*_n`` count the quarters that reported the figure.
+    """
+
+    value: int | None
+    amount: int | None
+    num: int | None
+    den: int | None
+    ytd_amount: int
+    ytd_amount_n: int
+    ytd_num: int
+    ytd_num_n: int
+    ytd_den: int
+    ytd_cases: int
+    ytd_weighted: int
+    ytd_weighted_n: int
+
+
+_SUM_COLUMNS = ["amount", "num", "den", "cases", "weighted"]
+
+
+def _sums(
+    kpis: list[Kpi],
+    window: list[ReportingPeriod],
+    figure_rows: list[tuple],
+    breakdown_rows: list[dict],
+) -> dict[tuple[int, int], _Sums]:
+    """Quarter and year-to-date sums per (KPI, quarter), by the KPI's shape (see _Sums)."""
+    place = {p.pk: p.index for p in window}
+    annual = {k.pk for k in kpis if k.frequency == Frequency.ANNUAL}
+    # An annual KPI's one figure is the one in the contract year's last quarter.
+    rows = [r for r in figure_rows if r[0] not in annual or place[r[1]] % 4 == 3]
+    if not rows:
+        return {}
+    kpi, period, num, den, cases, value = list(zip(*rows, strict=False))[:6]
+    frame = pd.DataFrame(
+        {
+            "kpi": kpi,
+            "period": period,
+            "value": pd.array(value, dtype="Int64"),
+            "num": pd.array(num, dtype="Int64"),
+            "den": pd.array(den, dtype="Int64"),
+            "cases": pd.array(cases, dtype="Int64"),
+        }
+    )
+    frame["measure"] = frame["kpi"].map({k.pk: k.measure for k in kpis})
+    frame["index"] = frame["period"].map(place)
+    frame["year"] = frame["index"] // 4
+    if breakdown_rows:
+        counts = pd.DataFrame.from_records(
+            breakdown_rows,
+            columns=["figure__kpi_id", "figure__ret__period_id", "category_id", "count"],
+        )
+        totals = (
+            counts.groupby(["figure__kpi_id", "figure__ret__period_id"])["count"].sum() * 100
+        ).rename("categories_total")
+        frame = frame.join(totals, on=["kpi", "period"])
+        frame["categories_total"] = frame["categories_total"].astype("Int64")
+    else:
+        frame["categories_total"] = pd.array([None] * len(frame), dtype="Int64")
+
+    summed = frame["measure"].isin([Measure.COUNT, Measure.MONEY, Measure.BREAKDOWN])
+    percentage = frame["measure"] == Measure.PERCENTAGE
+    average = frame["measure"] == Measure.AVERAGE
+    frame["amount"] = frame["value"].fillna(frame["categories_total"]).where(summed)
+    both = percentage & frame["num"].notna() & frame["den"].notna()
+    frame["num"] = frame["num"].where(both)
+    frame["den"] = frame["den"].where(both)
+    weighted = average & frame["value"].notna() & frame["cases"].notna()
+    frame["weighted"] = (frame["value"] * frame["cases"]).where(weighted)
+    frame["cases"] = frame["cases"].where(weighted)
+
+    frame = frame.sort_values(["kpi", "index"], kind="stable").reset_index(drop=True)
+    keys = [frame["kpi"], frame["year"]]
+    running = frame[_SUM_COLUMNS].fillna(0).astype("int64").groupby(keys).cumsum()
+    reported = frame[_SUM_COLUMNS].notna().astype("int64").groupby(keys).cumsum()
+
+    def column(series) -> list:
+        return series.astype(object).where(series.notna(), None).tolist()
+
+    out_columns = [
+        column(frame["value"]),
+        column(frame["amount"]),
+        column(frame["num"]),
+        column(frame["den"]),
+        running["amount"].tolist(),
+        reported["amount"].tolist(),
+        running["num"].tolist(),
+        reported["num"].tolist(),
+        running["den"].tolist(),
+        running["cases"].tolist(),
+        running["weighted"].tolist(),
+        reported["weighted"].tolist(),
+    ]
+    keys_out = zip(frame["kpi"].tolist(), frame["period"].tolist(), strict=True)
+    rows_out = zip(*out_columns, strict=True)
+    return {key: _Sums(*values) for key, values in zip(keys_out, rows_out, strict=True)}
+
+
+# --- judging one KPI in one quarter --------------------------------------------------------------
+
+
+def _from_pence(value: int | None) -> Decimal | None:
+    return None if value is None else Decimal(value) / _HUNDRED
+
+
+def _months(figure: dict) -> list[Decimal | None]:
+    return [_from_pence(figure[f"month_{i}_pence"]) for i in (1, 2, 3)]
+
+
+def _quarter_and_ytd(kpi: Kpi, sums: _Sums | None) -> tuple[Decimal | None, Decimal | None, int]:
+    """(quarter actual, year-to-date actual, quarters reported so far) from pandas' sums."""
+    if not sums:
+        return None, None, 0
+    match kpi.measure:
+        case Measure.PERCENTAGE:
+            num, den = sums.num, sums.den
+            actual = None if num is None or not den else Decimal(num) * _HUNDRED / den
+            ytd_den = sums.ytd_den
+            ytd = Decimal(sums.ytd_num) * _HUNDRED / ytd_den if ytd_den else None
+            return actual, ytd, sums.ytd_num_n
+        case Measure.AVERAGE:
+            actual = _from_pence(sums.value)
+            cases = sums.ytd_cases
+            ytd = _from_pence(sums.ytd_weighted) / cases if cases else None
+            return actual, ytd, sums.ytd_weighted_n
+        case Measure.EVIDENCE:
+            return None, None, 0
+        case _:
+            amount = _from_pence(sums.amount)
+            ytd = _from_pence(sums.ytd_amount) if sums.ytd_amount_n else None
+            return amount, ytd, sums.ytd_amount_n
+
+
+def _basis(kpi: Kpi) -> str:
+    if kpi.measure == Measure.EVIDENCE:
+        return "rating"
+    if not kpi.is_rated:
+        return "none"
+    if kpi.frequency == Frequency.ANNUAL:
+        return "year"
+    if kpi.measure in (Measure.PERCENTAGE, Measure.AVERAGE):
+        return "ytd"
+    match kpi.target_period:
+        case TargetPeriod.ANNUAL | TargetPeriod.WEEKLY:
+            return "ytd"
+        case TargetPeriod.MONTHLY if kpi.asks_each_month:
+            return "months"
+        case TargetPeriod.MONTHLY if kpi.measure == Measure.BREAKDOWN and not kpi.has_total:
+            return "categories"
+        case _:
+            return "quarter"
+
+
+def _shown(kpi: Kpi, value: Decimal | None) -> str:
+    if value is None:
+        return "not reported"
+    if value.is_infinite():
+        return format_number(value)
+    match kpi.measure:
+        case Measure.MONEY:
+            return f"£{format_number(value)}"
+        case Measure.PERCENTAGE:
+            return f"{format_number(value, places=1)}%"
+        case _:
+            return format_number(value)
+
+
+def _display(kpi: Kpi, value: Decimal | None) -> str:
+    return "" if value is None else _shown(kpi, value)
+
+
+def _estimate(kpi: Kpi, value: Decimal | None) -> str:
+    """A forecast or run-rate: whole numbers for counts (it is an estimate)."""
+    if value is None:
+        return ""
+    if kpi.measure in (Measure.COUNT, Measure.BREAKDOWN):
+        value = value.to_integral_value(ROUND_HALF_UP)
+    return _shown(kpi, value)
+
+
+def _target_shown(kpi: Kpi, value: Decimal) -> str:
+    word = "maximum" if kpi.polarity == Polarity.LOWER else "target"
+    return f"{word} {_shown(kpi, value)}"
+
+
+def _ratio_text(j: Judgement) -> str:
+    if j.ratio is None:
+        return ""
+    if j.ratio.is_infinite():
+        return "within the maximum"
+    return f"{format_number(j.ratio * 100, places=1, rounding=ROUND_FLOOR)}%"
+
+
+def _tolerance_text(j: Judgement) -> str:
+    return f"tolerance {format_number(j.tolerance * 100, places=1)}%"
+
+
+def _sentence(kpi: Kpi, label: str, j: Judgement, how: str = "", pro_rata: bool = False) -> str:
+    """e.g. "YTD 1,130 against pro-rata target 1,250 (annual 5,000 × 3/4): 90.4% → Amber"."""
+    target = _target_shown(kpi, j.expected)
+    if pro_rata:
+        target = f"pro-rata {target}"
+    if how:
+        target = f"{target} ({how})"
+    actual = _shown(kpi, j.actual)
+    prefix = f"{label} " if label else ""
+    outcome = f"{_ratio_text(j)} → {j.rag.word}, {_tolerance_text(j)}"
+    return f"{prefix}{actual} against {target}: {outcome}"
+
+
+def _pct(j: Judgement | None) -> Decimal | None:
+    if j is None or j.ratio is None or j.ratio.is_infinite():
+        return None
+    return j.ratio * _HUNDRED
+
+
+@dataclass
+class _Context:
+    contract: Contract
+    by_index: dict[int, ReportingPeriod]
+    data: _Data
+    today: date
+    actuals: dict[tuple[int, int], Decimal | None] = field(default_factory=dict)
+
+    def weeks(self, period: ReportingPeriod) -> tuple[Decimal, Decimal, Decimal]:
+        """Weeks in the quarter, from the start of the contract year, and in the whole year."""
+        first, last = periods.contract_year_bounds(self.contract.start_date, period.year)
+        return (
+            periods.weeks_in(period.start, period.end),
+            periods.weeks_in(first, period.end),
+            periods.weeks_in(first, last),
+        )
+
+
+def _targets(kpi: Kpi, period: ReportingPeriod, ctx: _Context):
+    """(quarter target, YTD target, annual target, how the YTD target was pro-rated)."""
+    if not kpi.is_rated:
+        return None, None, None, ""
+    value = kpi.target_for_year(period.year)
+    if value is None:
+        return None, None, None, ""
+    tp = targets.TargetPeriod(kpi.target_period)
+    weeks_q, weeks_ytd, weeks_year = ctx.weeks(period)
+    annual = targets.annual_equivalent(value, tp, weeks_in_year=weeks_year)
+    if kpi.frequency == Frequency.ANNUAL:
+        year = targets.ytd_target(value, tp, quarters=4, weeks=weeks_year)
+        whole_year = tp in (targets.TargetPeriod.ANNUAL, targets.TargetPeriod.NONE)
+        how = "" if whole_year else targets.explain_ytd(value, tp, 4, weeks=weeks_year)
+        return year, year, annual, how
+    quarter = targets.quarter_target(value, tp, weeks=weeks_q)
+    ytd = targets.ytd_target(value, tp, quarters=period.quarter, weeks=weeks_ytd)
+    how = targets.explain_ytd(value, tp, period.quarter, weeks=weeks_ytd)
+    if tp == targets.TargetPeriod.ANNUAL:
+        how = f"annual {format_number(value)} × {3 * period.quarter}/12"
+    return quarter, ytd, annual, how
+
+
+def _months_judgement(kpi: Kpi, figure: dict | None, target: Decimal, tol) -> Judgement:
+    months = [None, None, None] if figure is None else _months(figure)
+    return rag.judge_months(
+        months, target, polarity=Polarity(kpi.polarity), tolerance=tol, unit=_unit(kpi)
+    )
+
+
+def _unit(kpi: Kpi) -> str:
+    return {Measure.MONEY: "£", Measure.PERCENTAGE: "%"}.get(kpi.measure, "")
+
+
+def _categories_judgement(
+    kpi: Kpi, counts: dict[int, int], target: Decimal, tol: Decimal
+) -> tuple[Judgement, str]:
+    """Every category must meet the quarter's target; the worst one sets the RAG."""
+    polarity = Polarity(kpi.polarity)
+    judged = [
+        (c.name, rag.judge(counts.get(c.pk), target, polarity=polarity, tolerance=tol))
+        for c in kpi.categories.all()
+    ]
+    missing = [name for name, j in judged if j.rag == Rag.MISSING]
+    if not judged or missing:
+        j = rag.judge(None, target, polarity=polarity, tolerance=tol)
+        names = ", ".join(missing) or "no category"
+        return j, f"{names} not reported ({_target_shown(kpi, target)} each) → Missing"
+    worst_name, worst = min(judged, key=lambda pair: pair[1].ratio)
+    met = sum(1 for _, j in judged if j.rag == Rag.GREEN)
+    figures = ", ".join(f"{name} {_shown(kpi, j.actual)}" for name, j in judged)
+    text = f"{figures}: {met} of {len(judged)} met the {_target_shown(kpi, target)} each"
+    if worst.rag == Rag.GREEN:
+        return worst, f"{text} → Green"
+    return worst, (
+        f"{text}; lowest {worst_name} {_shown(kpi, worst.actual)} ({_ratio_text(worst)}) → "
+        f"{worst.rag.word}, {_tolerance_text(worst)}"
+    )
+
+
+def _judge_rule(kpi, period, ctx, figure, sums, actual, ytd, targets_, explain=True):
+    """(headline judgement, headline text, quarter judgement, quarter text, basis).
+
+    ``explain=False`` skips writing the sentences (for the previous quarter's RAG).
+    """
+    quarter_t, ytd_t, _, how = targets_
+    basis = _basis(kpi)
+    polarity = Polarity(kpi.polarity)
+    tol = kpi.tolerance
+    if basis == "rating":
+        rating = (figure or {}).get("shown_rating")
+        if rating:
+            text = f"Rated {Rag(rating).word} by the commissioner on review"
+            j = Judgement(Rag(rating), None, None, None, tol, polarity, text)
+        else:
+            text = "Evidence reported; awaiting the commissioner's rating"
+            j = Judgement(Rag.EVIDENCE, None, None, None, tol, polarity, text)
+        return j, text, j, text, basis
+    if basis == "none" or quarter_t is None:
+        j = rag.judge(actual, None, polarity=polarity, has_target=False)
+        if kpi.target_status == TargetStatus.TO_BE_AGREED:
+            why = "target to be agreed with commissioners"
+        elif kpi.is_rated:
+            why = f"no target set for Year {period.year}"
+        else:
+            why = "monitoring only (no target)"
+        text = f"{_shown(kpi, actual)} reported; {why}, so not rated"
+        return j, text, j, text, "none"
+    judge = rag.judge
+    qj = judge(actual, quarter_t, polarity=polarity, tolerance=tol)
+    if basis == "months":
+        qj = _months_judgement(kpi, figure, kpi.target_for_year(period.year), tol)
+        return qj, qj.explanation, qj, qj.explanation, basis
+    if basis == "categories":
+        counts = ctx.data.categories.get((kpi.pk, period.pk), {})
+        qj, text = _categories_judgement(kpi, counts, quarter_t, tol)
+        return qj, text, qj, text, basis
+    if basis == "year":
+        text = _sentence(kpi, "Year", qj, how) if explain else ""
+        return qj, text, qj, text, basis
+    yj = judge(ytd, ytd_t, polarity=polarity, tolerance=tol)
+    if not explain:
+        return (yj if basis == "ytd" else qj), "", qj, "", basis
+    not_pro_rated = kpi.measure in (Measure.PERCENTAGE, Measure.AVERAGE) or (
+        kpi.target_period == TargetPeriod.NONE
+    )
+    q_text = _sentence(kpi, "Quarter", qj)
+    if not_pro_rated:
+        y_text = _sentence(kpi, "YTD", yj)
+    else:
+        y_text = _sentence(kpi, "YTD", yj, how, pro_rata=True)
+    if kpi.measure == Measure.PERCENTAGE and sums:
+        y_text = y_text.replace(
+            f"YTD {_shown(kpi, ytd)}",
+            f"YTD {_shown(kpi, ytd)} ({format_number(sums.ytd_num)} of "
+            f"{format_number(sums.ytd_den)})",
+            1,
+        )
+    if kpi.measure == Measure.AVERAGE and sums:
+        y_text = y_text.replace(
+            f"YTD {_shown(kpi, ytd)}",
+            f"YTD {_shown(kpi, ytd)} (weighted over {format_number(sums.ytd_cases)} cases)",
+            1,
+        )
+    if basis == "ytd":
+        return yj, y_text, qj, q_text, basis
+    return qj, f"{q_text}. {y_text}", qj, q_text, basis
+
+
+@dataclass
+class _Rule:
+    """What the rule says, before any override."""
+
+    rag: Rag
+    quarter_rag: Rag
+    text: str
+    quarter_text: str
+    basis: str
+    percent: Decimal | None = None
+    awaiting: bool = False
+    reported: bool = True
+
+
+def _rule(kpi, period, ctx, figure, sums, actual, ytd, targets_, explain=True) -> _Rule:
+    basis = _basis(kpi)
+    key = (kpi.pk, period.pk)
+    if not kpi.is_due(period):
+        if kpi.frequency == Frequency.ANNUAL:
+            text = f"Reported annually, in the Year {period.year} Q4 return; not due this quarter"
+        else:
+            text = "Not due this quarter"
+        return _Rule(Rag.NOT_DUE, Rag.NOT_DUE, text, text, basis, reported=False)
+    has_figure = figure is not None and (
+        actual is not None
+        or kpi.measure == Measure.EVIDENCE
+        or (kpi.measure == Measure.BREAKDOWN and key in ctx.data.categories)
+    )
+    if not has_figure:
+        ret = ctx.data.returns.get((kpi.pathway_id, period.pk))
+        submitted = ret is not None and ret.status in SUBMITTED
+        if not submitted and period.due_date >= ctx.today:
+            text = f"Return not yet submitted; due by {period.due_date:%d/%m/%Y}, so not yet rated"
+            return _Rule(Rag.NOT_DUE, Rag.NOT_DUE, text, text, basis, None, True, False)
+        if submitted:
+            text = "Due but not reported in the submitted return → Missing"
+        else:
+            text = f"Due but the return was not submitted by {period.due_date:%d/%m/%Y} → Missing"
+        return _Rule(Rag.MISSING, Rag.MISSING, text, text, basis, reported=False)
+    hj, text, qj, q_text, basis = _judge_rule(
+        kpi, period, ctx, figure, sums, actual, ytd, targets_, explain
+    )
+    return _Rule(hj.rag, qj.rag, text, q_text, basis, _pct(hj))
+
+
+def _forecast(kpi, period, ytd, annual_t, basis) -> tuple[Decimal | None, Decimal | None]:
+    """Year-end forecast and run-rate still needed, for targets that add up over the year."""
+    if (
+        ytd is None
+        or basis not in ("ytd", "quarter", "months")
+        or annual_t is None
+        or not kpi.is_rated
+        or kpi.frequency != Frequency.QUARTERLY
+        or kpi.measure not in (Measure.COUNT, Measure.MONEY, Measure.BREAKDOWN)
+        or not targets.is_cumulative(targets.TargetPeriod(kpi.target_period))
+    ):
+        return None, None
+    return rag.forecast(ytd, period.quarter), rag.run_rate_needed(annual_t, ytd, period.quarter)
+
+
+def _result(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> KpiResult:
+    key = (kpi.pk, period.pk)
+    figure = ctx.data.figures.get(key)
+    sums = ctx.data.sums.get(key)
+    actual, ytd, reported = _quarter_and_ytd(kpi, sums)
+    targets_ = _targets(kpi, period, ctx)
+    quarter_t, ytd_t, annual_t, _ = targets_
+    rule = _rule(kpi, period, ctx, figure, sums, actual, ytd, targets_)
+    if not rule.reported:
+        actual = ytd = None
+
+    text = rule.text
+    missing_quarters: tuple[str, ...] = ()
+    if rule.reported and rule.basis in ("ytd", "quarter"):
+        missing_quarters = _missing_quarters(kpi, period, ctx, reported)
+        if missing_quarters:
+            text += f" (not reported in {', '.join(missing_quarters)}, so YTD is partial)"
+    forecast, run_rate = _forecast(kpi, period, ytd, annual_t, rule.basis)
+    if forecast is not None:
+        text += f". Year-end forecast {_estimate(kpi, forecast)} against {_shown(kpi, annual_t)}"
+        if run_rate is not None:
+            text += f"; {_estimate(kpi, run_rate)} a quarter needed from here"
+
+    rule_text = text
+    override = ctx.data.overrides.get(key)
+    rag_value, source = rule.rag, "rule"
+    if override is not None:
+        rag_value, source = Rag(override.rag), "override"
+        who = override.created_by.get_full_name() or override.created_by.username
+        when = timezone.localtime(override.created_at).strftime("%d/%m/%Y")
+        text = (
+            f"Overridden to {rag_value.word} by {who} on {when}: {override.reason}. "
+            f"The rule gave {rule.rag.word}: {rule_text}"
+        )
+
+    previous = _previous_actual(kpi, period, ctx)
+    months: tuple = ()
+    if rule.basis == "months" and figure is not None:
+        months = tuple(_months(figure))
+    categories: tuple = ()
+    if kpi.measure == Measure.BREAKDOWN and key in ctx.data.categories:
+        counts = ctx.data.categories[key]
+        categories = tuple((c.name, counts.get(c.pk)) for c in kpi.categories.all())
+    figure = figure or {}
+    return KpiResult(
+        kpi=kpi,
+        period=period,
+        due=kpi.is_due(period),
+        actual=actual,
+        ytd_actual=ytd,
+        quarter_target=quarter_t,
+        ytd_target=ytd_t,
+        annual_target=annual_t,
+        percent_of_target=rule.percent,
+        rag=rag_value,
+        quarter_rag=rule.quarter_rag,
+        rag_source=source,
+        override=override,
+        explanation=text,
+        trend=rag.trend(actual, previous, Polarity(kpi.polarity)),
+        forecast=forecast,
+        run_rate_needed=run_rate,
+        history=_history(kpi, period, ctx),
+        commentary=figure.get("shown_explanation") or "",
+        rule_rag=rule.rag,
+        rule_explanation=rule_text,
+        quarter_explanation=rule.quarter_text,
+        basis=rule.basis,
+        awaiting=rule.awaiting,
+        previous_actual=previous,
+        narrative=figure.get("shown_narrative") or "",
+        months=months,
+        categories=categories,
+        missing_quarters=missing_quarters,
+    )
+
+
+def _headline_rag(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> Rag:
+    """The RAG shown for a KPI in a quarter (the override's, else the rule's), without the
+    explanation, trend or history: for "what changed since the previous quarter"."""
+    key = (kpi.pk, period.pk)
+    if key in ctx.data.overrides:
+        return Rag(ctx.data.overrides[key].rag)
+    sums = ctx.data.sums.get(key)
+    actual, ytd, _ = _quarter_and_ytd(kpi, sums)
+    targets_ = _targets(kpi, period, ctx)
+    figure = ctx.data.figures.get(key)
+    return _rule(kpi, period, ctx, figure, sums, actual, ytd, targets_, explain=False).rag
+
+
+def _missing_quarters(kpi, period, ctx, reported: int) -> tuple[str, ...]:
+    if kpi.frequency == Frequency.ANNUAL or reported >= period.quarter:
+        return ()
+    earlier = [ctx.by_index.get(period.index - back) for back in range(period.quarter - 1, 0, -1)]
+    return tuple(
+        p.label
+        for p in earlier
+        if p is not None and _quarter_and_ytd(kpi, ctx.data.sums.get((kpi.pk, p.pk)))[0] is None
+    )
+
+
+def _actual_at(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> Decimal | None:
+    key = (kpi.pk, period.pk)
+    if key not in ctx.actuals:
+        ctx.actuals[key] = _quarter_and_ytd(kpi, ctx.data.sums.get(key))[0]
+    return ctx.actuals[key]
+
+
+def _previous_actual(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> Decimal | None:
+    """The figure of the last quarter before this one in which the KPI was due."""
+    step = 4 if kpi.frequency == Frequency.ANNUAL else 1
+    before = ctx.by_index.get(period.index - step)
+    return None if before is None else _actual_at(kpi, before, ctx)
+
+
+def _history(kpi: Kpi, period: ReportingPeriod, ctx: _Context):
+    first = period.index - HISTORY_QUARTERS + 1
+    return tuple(
+        (p, _actual_at(kpi, p, ctx))
+        for i in range(first, period.index + 1)
+        if (p := ctx.by_index.get(i)) is not None and kpi.is_due(p)
+    )
+
+
+# --- the service -------------------------------------------------------------------------------
+
+
+def history_window(all_periods: list[ReportingPeriod], upto: ReportingPeriod, size: int | None):
+    earlier = [p for p in all_periods if p.index <= upto.index]
+    return earlier if size is None else earlier[-size:]
+
+
+def _empty_counts() -> dict[str, int]:
+    return {**{r.value: 0 for r in Rag}, AWAITING: 0}
+
+
+def _count(results: Iterable[KpiResult]) -> dict[str, int]:
+    counts = _empty_counts()
+    counted = Counter(AWAITING if r.awaiting else r.rag.value for r in results)
+    counts.update(counted)
+    return counts
+
+
+def _return_summary(pathway, period, ret, today) -> ReturnSummary:
+    if ret is None:
+        status, label = "not_started", "Not started"
+    else:
+        status, label = ret.status, ret.get_status_display()
+    submitted = ret is not None and ret.status in SUBMITTED
+    return ReturnSummary(
+        pathway=pathway,
+        status=status,
+        status_label=label,
+        submitted_at=ret.submitted_at if submitted else None,
+        due_date=period.due_date,
+        is_late=bool(submitted and ret.is_late),
+        is_overdue=not submitted and period.due_date < today,
+    )
+
+
+def contract_results(
+    contract: Contract,
+    period: ReportingPeriod,
+    *,
+    pathways=None,
+    oba_class: str | None = None,
+    today: date | None = None,
+    all_periods: list[ReportingPeriod] | None = None,
+) -> ContractResults:
+    """Every KPI's result for one quarter, with counts, changes, exceptions and return status.
+
+    ``pathways``: the pathways the reader may see (``access.pathways_for``), all if None; a
+    list of Pathway objects (with their provider) is used as given, without a query.
+    ``all_periods``: the contract's quarters if the caller already has them (saves a query).
+    Queries: quarters (unless given), pathways, KPIs with targets and categories (3), returns,
+    figures, breakdown counts, overrides: at most 9, whatever the size of the portfolio.
+    """
+    today = today or timezone.localdate()
+    if all_periods is None:
+        all_periods = contract_periods(contract)
+    window = history_window(all_periods, period, HISTORY_QUARTERS)
+    previous = next((p for p in reversed(window) if p.index == period.index - 1), None)
+    pathway_list = reported_pathways(contract, pathways)
+    kpis = _kpis(contract, [p.pk for p in pathway_list], oba_class)
+    shown = [period] + ([previous] if previous else [])
+    data = _load(kpis, [p.pk for p in pathway_list], window, shown)
+    ctx = _Context(contract, {p.index: p for p in window}, data, today)
+
+    by_pathway_id: dict[int, list[KpiResult]] = {p.pk: [] for p in pathway_list}
+    changes: list[tuple[KpiResult, Rag]] = []
+    for kpi in kpis:
+        result = _result(kpi, period, ctx)
+        by_pathway_id[kpi.pathway_id].append(result)
+        if previous is not None and result.rag in BANDS:
+            before = _headline_rag(kpi, previous, ctx)
+            if before in BANDS and before != result.rag:
+                changes.append((result, before))
+    by_pathway = [(p, by_pathway_id[p.pk]) for p in pathway_list]
+    everything = [r for _, rs in by_pathway for r in rs]
+    rag_counts = {
+        "overall": _count(everything),
+        "pathways": {p.code: _count(rs) for p, rs in by_pathway},
+    }
+    return ContractResults(
+        contract=contract,
+        period=period,
+        previous_period=previous,
+        by_pathway=by_pathway,
+        rag_counts=rag_counts,
+        changes=changes,
+        exceptions=[r for r in everything if r.is_exception],
+        returns=[
+            _return_summary(p, period, data.returns.get((p.pk, period.pk)), today)
+            for p in pathway_list
+        ],
+        periods=all_periods,
+    )
+
+
+def kpi_history(
+    kpi: Kpi,
+    *,
+    upto_period: ReportingPeriod,
+    today: date | None = None,
+    all_periods: list[ReportingPeriod] | None = None,
+) -> list[KpiResult]:
+    """The KPI's result in every quarter from the contract's start to ``upto_period``.
+
+    ``kpi`` should come with its targets and categories prefetched (``Kpi.objects.with_targets``).
+    Queries: quarters (unless given), returns, figures, breakdown counts, overrides.
+    """
+    today = today or timezone.localdate()
+    contract = upto_period.contract
+    if all_periods is None:
+        all_periods = contract_periods(contract)
+    window = history_window(all_periods, upto_period, None)
+    data = _load([kpi], [kpi.pathway_id], window, window)
+    ctx = _Context(contract, {p.index: p for p in window}, data, today)
+    return [_result(kpi, p, ctx) for p in window]
+
+
+# --- rows for downloads --------------------------------------------------------------------------
+
+RESULT_HEADERS = [
+    "Pathway",
+    "KPI code",
+    "Description",
+    "OBA class",
+    "Contract quarter",
+    "Financial-year quarter",
+    "Actual",
+    "YTD actual",
+    "Target",
+    "YTD target",
+    "Annual target",
+    "% of target",
+    "RAG",
+    "RAG source",
+    "Trend",
+    "Explanation",
+]
+RESULT_WIDTHS = [24, 10, 50, 22, 14, 14, 12, 12, 12, 12, 12, 10, 14, 10, 10, 80]
+
+
+def _cell(value: Decimal | None) -> Decimal | None:
+    if value is None or value.is_infinite():
+        return None
+    return value.quantize(Decimal("0.01"), ROUND_HALF_UP).normalize() + 0
+
+
+def result_rows(results: Iterable[KpiResult]) -> Iterable[list]:
+    """One row per KPI per quarter, in RESULT_HEADERS' order."""
+    for r in results:
+        yield [
+            r.kpi.pathway.name,
+            r.kpi.code,
+            r.kpi.description,
+            r.kpi.get_oba_class_display(),
+            r.period.label,
+            r.period.fy_label,
+            _cell(r.actual),
+            _cell(r.ytd_actual),
+            _cell(r.quarter_target),
+            _cell(r.ytd_target),
+            _cell(r.annual_target),
+            _cell(r.percent_of_target),
+            r.rag_word,
+            r.rag_source,
+            r.trend_word,
+            r.explanation,
+        ]
+
+
+def results_filename(contract: Contract, period: ReportingPeriod, what: str, ext: str) -> str:
+    """e.g. PSIS-2024-25-Q1-performance.csv"""
+    return f"{contract.reference}-{period.fy_slug}-{what}.{ext}"
