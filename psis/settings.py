@@ -16,8 +16,48 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=False)
-TESTING = env.bool("PSIS_TESTING", default=False)
+_TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
+_FALSE_WORDS = frozenset({"false", "no", "off", "0"})
+
+
+def _raw(name: str) -> str:
+    """The variable's value with surrounding blanks removed; "" when unset or empty."""
+    return env.str(name, default="").strip()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """A true/false variable, read strictly: a typo refuses to start instead of reading False.
+
+    Accepts true/false, yes/no, on/off and 1/0 in any case; unset or empty means the default.
+    """
+    value = _raw(name)
+    if not value:
+        return default
+    if value.lower() in _TRUE_WORDS:
+        return True
+    if value.lower() in _FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={value!r} is not a true/false value: use true or false "
+        "(or yes/no, on/off, 1/0). See .env.example."
+    )
+
+
+def env_int(name: str, default: int) -> int:
+    """A whole-number variable; anything else refuses to start. Unset or empty: the default."""
+    value = _raw(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a whole number. See .env.example."
+        ) from None
+
+
+DEBUG = env_bool("DEBUG", default=False)
+TESTING = env_bool("PSIS_TESTING", default=False)
 
 # Commands that read only the code, never a session or a signature, run without a key: so
 # `manage.py makemigrations --check` works on a fresh checkout, as CI's checks run it.
@@ -100,7 +140,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -115,8 +155,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Lock out a username from one address after 5 failures in a row, for 15 minutes (not forever).
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -168,12 +208,12 @@ else:
     DEFAULT_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 # Evidence files (not figures) older than this, counted from the end of their quarter, are listed
 # and, when confirmed, deleted by `manage.py purge_evidence`.
-EVIDENCE_RETENTION_DAYS = env.int("EVIDENCE_RETENTION_DAYS", default=6 * 365)
+EVIDENCE_RETENTION_DAYS = env_int("EVIDENCE_RETENTION_DAYS", default=6 * 365)
 
 # Dashboard results are kept in each process, keyed by what they are read from (so never stale):
 # at most this many quarters' results, each for at most this many seconds (kpis/results_cache.py).
-RESULTS_CACHE_SIZE = env.int("RESULTS_CACHE_SIZE", default=32)
-RESULTS_CACHE_SECONDS = env.int("RESULTS_CACHE_SECONDS", default=600)
+RESULTS_CACHE_SIZE = env_int("RESULTS_CACHE_SIZE", default=32)
+RESULTS_CACHE_SECONDS = env_int("RESULTS_CACHE_SECONDS", default=600)
 
 STORAGES = {
     "default": DEFAULT_STORAGE,
@@ -211,17 +251,17 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
 }
 
-SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 8)
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", default=60 * 60 * 8)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG and not TESTING:
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
