@@ -235,6 +235,10 @@ TASKS = {
         "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
     }
 }
+# A meeting pack job still running after this many minutes, or still waiting for a worker after
+# this many, is marked failed so it can be generated again (reports/pack_tasks.py).
+PACK_JOB_TIMEOUT_MINUTES = env_int("PACK_JOB_TIMEOUT_MINUTES", default=15)
+PACK_QUEUE_TIMEOUT_MINUTES = env_int("PACK_QUEUE_TIMEOUT_MINUTES", default=60)
 
 # Content Security Policy: everything is served by the app itself; no CDN, no inline script.
 from django.utils.csp import CSP  # noqa: E402

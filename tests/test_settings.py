@@ -1,12 +1,15 @@
 """Settings: strict true/false and whole-number variables; production refuses to start without
 SECRET_KEY; the migration check needs none."""
 
+import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 
 from psis import settings as psis_settings
@@ -139,3 +142,116 @@ def test_anything_else_refuses_to_start_without_a_key(command):
     done = _manage(command)
     assert done.returncode != 0
     assert "SECRET_KEY must be set when DEBUG is off" in done.stderr
+
+
+# --- every setting the code reads is declared and documented -------------------------------------
+
+SETTINGS_FILE = ROOT / "psis" / "settings.py"
+ENV_EXAMPLE = ROOT / ".env.example"
+SKIP_DIRS = {".git", ".venv", "node_modules", "tests", "staticfiles", "static", "media"}
+SETTING_READ = re.compile(
+    r"""getattr\(\s*(?:django_)?settings\s*,\s*["']([A-Z][A-Z0-9_]*)["']"""
+    r"""|\bsettings\.([A-Z][A-Z0-9_]*)\b"""
+)
+ENVIRON_READ = re.compile(r"\bos\.(?:environ|getenv)\b(?!\.setdefault\(\"DJANGO_SETTINGS_MODULE\")")
+DOCUMENTED = re.compile(r"^([A-Z][A-Z0-9_]*)=", re.MULTILINE)
+DOCUMENTED_LINE = re.compile(r"^[A-Z][A-Z0-9_]*=.*$", re.MULTILINE)
+
+
+def _code_files() -> list[Path]:
+    return sorted(
+        path
+        for path in ROOT.rglob("*.py")
+        if not SKIP_DIRS.intersection(path.relative_to(ROOT).parts) and path != SETTINGS_FILE
+    )
+
+
+def _variables_read(node: ast.AST) -> set[str]:
+    """Environment variables read within a piece of settings.py: env.str("X"), env_int("X")..."""
+    found = set()
+    for call in ast.walk(node):
+        if not (isinstance(call, ast.Call) and call.args):
+            continue
+        first, func = call.args[0], call.func
+        by_env = isinstance(func, ast.Attribute) and getattr(func.value, "id", None) == "env"
+        by_helper = isinstance(func, ast.Name) and func.id in {"env", "env_bool", "env_int"}
+        if (
+            (by_env or by_helper)
+            and isinstance(first, ast.Constant)
+            and isinstance(first.value, str)
+        ):
+            found.add(first.value)
+    return found
+
+
+def _declared(settings_source: str) -> dict[str, set[str]]:
+    """Each setting settings.py assigns, anywhere in the module, with the variables it reads."""
+    declared: dict[str, set[str]] = {}
+    for node in ast.walk(ast.parse(settings_source)):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name) and target.id.isupper():
+                    declared.setdefault(target.id, set()).update(_variables_read(node.value))
+    return declared
+
+
+def undocumented(code: dict[str, str], settings_source: str, example: str) -> list[str]:
+    """What is read but not declared in settings.py, or declared but not in .env.example."""
+    declared = _declared(settings_source)
+    documented = set(DOCUMENTED.findall(example))
+    problems = [
+        f"psis/settings.py reads {name}, which .env.example does not document"
+        for name in sorted(_variables_read(ast.parse(settings_source)) - documented)
+    ]
+    for where, source in code.items():
+        for match in SETTING_READ.finditer(source):
+            name = match.group(1) or match.group(2)
+            if name not in declared and not hasattr(global_settings, name):
+                problems.append(f"{where} reads settings.{name}, not declared in psis/settings.py")
+            elif not hasattr(global_settings, name) and not declared[name]:
+                problems.append(f"{where} reads settings.{name}, not read from the environment")
+        for match in ENVIRON_READ.finditer(source):
+            problems.append(f"{where} reads {match.group(0)}: read it in psis/settings.py")
+    return sorted(set(problems))
+
+
+def test_every_setting_the_code_reads_is_declared_and_documented():
+    code = {str(path.relative_to(ROOT)): path.read_text() for path in _code_files()}
+    assert len(code) > 50  # the search found the code
+    assert undocumented(code, SETTINGS_FILE.read_text(), ENV_EXAMPLE.read_text()) == []
+
+
+def test_the_declared_and_documented_check_can_fail():
+    settings_source = (
+        'A_DOC = env_int("A_DOC", default=1)\n'
+        'B_BOOL = env_bool("B_ENV", default=False)\n'
+        'D_RAW = env("D_ENV")\n'
+        "C_FIXED = 3\n"
+    )
+    example = "A_DOC=1\n# B_ENV=true (commented out: not documented)\n"
+    code = {
+        "app/x.py": 'getattr(settings, "NOT_DECLARED", 15)\nsettings.A_DOC\nsettings.DEBUG\n'
+        "settings.C_FIXED\nos.environ.get('X')\n"
+    }
+    assert undocumented(code, settings_source, example) == [
+        "app/x.py reads os.environ: read it in psis/settings.py",
+        "app/x.py reads settings.C_FIXED, not read from the environment",
+        "app/x.py reads settings.NOT_DECLARED, not declared in psis/settings.py",
+        "psis/settings.py reads B_ENV, which .env.example does not document",
+        "psis/settings.py reads D_ENV, which .env.example does not document",
+    ]
+
+
+def test_the_example_configuration_starts():
+    # Every documented value reads under the strict rules (with a key, as production has one).
+    example = dict(line.split("=", 1) for line in DOCUMENTED_LINE.findall(ENV_EXAMPLE.read_text()))
+    example.update(SECRET_KEY="k" * 50)
+    done = _manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; print(s.DEBUG)",
+        **example,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False"]
