@@ -1,9 +1,10 @@
-"""Settings: strict true/false and whole-number variables; production refuses to start without
-SECRET_KEY; the migration check needs none."""
+"""Settings: strict true/false and whole-number variables; every setting declared and documented;
+production refuses to serve without SECRET_KEY; the migration and system checks need none."""
 
 import ast
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -131,17 +132,90 @@ def test_the_accepted_spellings_start_production():
 # --- SECRET_KEY ----------------------------------------------------------------------------------
 
 
-def test_the_migration_check_runs_without_a_key():
+NO_KEY = "SECRET_KEY must be set when DEBUG is off (see .env.example)."
+
+
+def _run_bare(*args: str, **variables: str) -> subprocess.CompletedProcess:
+    """Run as a fresh checkout's hook does: no environment at all (only `variables`)."""
+    env = dict(variables)
+    if (ROOT / ".env").exists():
+        # A developer's .env would fill in what the environment lacks; blank values read as unset
+        # (and a .env never overrides what the environment has), so the run stays keyless.
+        env = {"DEBUG": "", "PSIS_TESTING": "", "SECRET_KEY": "", **env}
+    return subprocess.run(  # noqa: S603 (our own manage.py)
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_migration_check_runs_with_an_empty_environment():
+    done = _run_bare("manage.py", "makemigrations", "--check", "--dry-run")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "No changes detected" in done.stdout
+
+
+def test_the_system_check_runs_with_an_empty_environment():
+    done = _run_bare("manage.py", "check")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "no issues" in done.stdout
+
+
+def test_the_migration_check_runs_without_a_key_with_debug_off():
     done = _manage("makemigrations", "--check", "--dry-run")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "No changes detected" in done.stdout
 
 
-@pytest.mark.parametrize("command", ["check", "showmigrations"])
-def test_anything_else_refuses_to_start_without_a_key(command):
-    done = _manage(command)
+def test_gunicorn_refuses_to_serve_without_a_key():
+    # gunicorn imports psis.wsgi:application; importing it is where serving starts.
+    done = _run_bare("-c", "import psis.wsgi", DEBUG="false")
     assert done.returncode != 0
-    assert "SECRET_KEY must be set when DEBUG is off" in done.stderr
+    assert NO_KEY in done.stderr
+
+
+def test_runserver_refuses_to_serve_without_a_key(tmp_path):
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    done = _run_bare(
+        "manage.py",
+        "runserver",
+        f"127.0.0.1:{port}",
+        "--noreload",
+        DEBUG="false",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    )
+    assert done.returncode != 0
+    assert NO_KEY in done.stderr
+
+
+def test_the_deploy_check_serve_sh_runs_refuses_without_a_key():
+    done = _run_bare("manage.py", "check", "--deploy", DEBUG="false")
+    assert done.returncode != 0
+    assert f"(psis.E001) {NO_KEY}" in done.stderr
+
+
+def test_with_a_key_the_app_serves_and_the_deploy_check_passes():
+    key = "k" * 20 + "ey-" + "0123456789abcdefghijklmnopqrstuvwxyz"
+    loads = _run_bare("-c", "import psis.wsgi", DEBUG="false", SECRET_KEY=key)
+    assert loads.returncode == 0, loads.stderr[-2000:]
+    checked = _run_bare("manage.py", "check", "--deploy", DEBUG="false", SECRET_KEY=key)
+    assert "psis.E001" not in checked.stdout + checked.stderr
+
+
+def test_with_debug_on_the_app_serves_without_a_key():
+    done = _run_bare("-c", "import psis.wsgi", DEBUG="true")
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_settings_never_read_the_command_line():
+    for path in [SETTINGS_FILE, ROOT / "psis" / "wsgi.py", ROOT / "psis" / "checks.py"]:
+        assert "sys.argv" not in path.read_text(), path
 
 
 # --- every setting the code reads is declared and documented -------------------------------------
