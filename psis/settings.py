@@ -1,10 +1,10 @@
 """PSIS Monitor settings: one env-driven file.
 
-SQLite unless DATABASE_URL is set; DEBUG defaults off; production (DEBUG off) refuses to start
-without SECRET_KEY. Every variable is documented in .env.example.
+SQLite unless DATABASE_URL is set; DEBUG defaults off; production (DEBUG off) refuses to serve
+without SECRET_KEY (psis/checks.py). A true/false or number variable that does not read as one
+refuses to start. Every variable is documented in .env.example.
 """
 
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,18 +16,56 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=False)
-TESTING = env.bool("PSIS_TESTING", default=False)
+_TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
+_FALSE_WORDS = frozenset({"false", "no", "off", "0"})
 
-# Commands that read only the code, never a session or a signature, run without a key: so
-# `manage.py makemigrations --check` works on a fresh checkout, as CI's checks run it.
-KEYLESS_COMMANDS = {"makemigrations"}
-_command = sys.argv[1] if len(sys.argv) > 1 and Path(sys.argv[0]).name == "manage.py" else ""
 
+def _raw(name: str) -> str:
+    """The variable's value with surrounding blanks removed; "" when unset or empty."""
+    return env.str(name, default="").strip()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """A true/false variable, read strictly: a typo refuses to start instead of reading False.
+
+    Accepts true/false, yes/no, on/off and 1/0 in any case; unset or empty means the default.
+    """
+    value = _raw(name)
+    if not value:
+        return default
+    if value.lower() in _TRUE_WORDS:
+        return True
+    if value.lower() in _FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={value!r} is not a true/false value: use true or false "
+        "(or yes/no, on/off, 1/0). See .env.example."
+    )
+
+
+def env_int(name: str, default: int) -> int:
+    """A whole-number variable; anything else refuses to start. Unset or empty: the default."""
+    value = _raw(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a whole number. See .env.example."
+        ) from None
+
+
+DEBUG = env_bool("DEBUG", default=False)
+TESTING = env_bool("PSIS_TESTING", default=False)
+
+# With DEBUG off and no key, SECRET_KEY stays empty instead of refusing here, so commands that
+# read only the code (`manage.py makemigrations --check`, `manage.py check`) run on a fresh
+# checkout. Nothing can sign with an empty key: Django refuses the first time anything reads it,
+# and serving refuses at once (psis/wsgi.py, which gunicorn and runserver load, and the deploy
+# check psis.E001 that scripts/serve.sh runs first; see psis/checks.py).
 SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not (DEBUG or TESTING or _command in KEYLESS_COMMANDS):
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see .env.example).")
+if not SECRET_KEY and (DEBUG or TESTING):
     SECRET_KEY = "insecure-development-key-never-use-in-production"  # noqa: S105
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
@@ -105,7 +143,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -120,8 +158,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Lock out a username from one address after 5 failures in a row, for 15 minutes (not forever).
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -173,12 +211,12 @@ else:
     DEFAULT_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 # Evidence files (not figures) older than this, counted from the end of their quarter, are listed
 # and, when confirmed, deleted by `manage.py purge_evidence`.
-EVIDENCE_RETENTION_DAYS = env.int("EVIDENCE_RETENTION_DAYS", default=6 * 365)
+EVIDENCE_RETENTION_DAYS = env_int("EVIDENCE_RETENTION_DAYS", default=6 * 365)
 
 # Dashboard results are kept in each process, keyed by what they are read from (so never stale):
 # at most this many quarters' results, each for at most this many seconds (kpis/results_cache.py).
-RESULTS_CACHE_SIZE = env.int("RESULTS_CACHE_SIZE", default=32)
-RESULTS_CACHE_SECONDS = env.int("RESULTS_CACHE_SECONDS", default=600)
+RESULTS_CACHE_SIZE = env_int("RESULTS_CACHE_SIZE", default=32)
+RESULTS_CACHE_SECONDS = env_int("RESULTS_CACHE_SECONDS", default=600)
 
 STORAGES = {
     "default": DEFAULT_STORAGE,
@@ -200,6 +238,10 @@ TASKS = {
         "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
     }
 }
+# A meeting pack job still running after this many minutes, or still waiting for a worker after
+# this many, is marked failed so it can be generated again (reports/pack_tasks.py).
+PACK_JOB_TIMEOUT_MINUTES = env_int("PACK_JOB_TIMEOUT_MINUTES", default=15)
+PACK_QUEUE_TIMEOUT_MINUTES = env_int("PACK_QUEUE_TIMEOUT_MINUTES", default=60)
 
 # Content Security Policy: everything is served by the app itself; no CDN, no inline script.
 from django.utils.csp import CSP  # noqa: E402
@@ -216,17 +258,17 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
 }
 
-SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 8)
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", default=60 * 60 * 8)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 if not DEBUG and not TESTING:
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
