@@ -16,11 +16,10 @@ from django.utils import timezone
 from contracts.models import Contract
 from reports.models import Attachment
 
-DEFAULT_RETENTION_DAYS = 6 * 365
 
 
 def retention_days() -> int:
-    return int(getattr(settings, "EVIDENCE_RETENTION_DAYS", DEFAULT_RETENTION_DAYS))
+    return settings.EVIDENCE_RETENTION_DAYS
 
 
 def retention_cutoff(older_than_days: int, today: date) -> date:

@@ -28,8 +28,8 @@ from meetings.pack import build_pack
 logger = logging.getLogger(__name__)
 
 JobStatus = MeetingPack.JobStatus
-RUNNING_MINUTES = getattr(settings, "PACK_JOB_TIMEOUT_MINUTES", 15)
-QUEUED_MINUTES = getattr(settings, "PACK_QUEUE_TIMEOUT_MINUTES", 60)
+RUNNING_MINUTES = settings.PACK_JOB_TIMEOUT_MINUTES
+QUEUED_MINUTES = settings.PACK_QUEUE_TIMEOUT_MINUTES
 
 
 def sha256(content: bytes) -> str:

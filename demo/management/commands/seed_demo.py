@@ -34,7 +34,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, seed, catalogue, force, **options):
-        if not (settings.DEBUG or getattr(settings, "TESTING", False) or force):
+        if not (settings.DEBUG or settings.TESTING or force):
             raise CommandError(
                 "DEBUG is off: this looks like a live system, and the demo accounts (one a "
                 "superuser) share a published password. Use --force on a demo server."

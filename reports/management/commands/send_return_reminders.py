@@ -86,7 +86,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--base-url",
-            default=getattr(settings, "PSIS_BASE_URL", ""),
+            default=settings.PSIS_BASE_URL,
             help="Start of the links in the emails, e.g. https://psis.example.org",
         )
 
