@@ -17,7 +17,6 @@ from contracts.models import Contract
 from reports.models import Attachment
 
 
-
 def retention_days() -> int:
     return settings.EVIDENCE_RETENTION_DAYS
 
