@@ -36,7 +36,8 @@ migrate: venv .env
 demo: system-deps venv static .env migrate
 	$(MANAGE) seed_demo
 	@echo "Open http://$(HOST):$(PORT)/ and sign in with one of the accounts above. Ctrl+C stops."
-	@# The background worker builds meeting packs; it stops with the server.
+	@# The background worker builds meeting packs and contract-exit ZIPs; it stops with the server.
+	@$(MANAGE) reap_stuck_jobs
 	@$(MANAGE) db_worker & worker=$$!; trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 	$(MANAGE) runserver $(HOST):$(PORT)
 

@@ -3,7 +3,9 @@
 django.tasks runs the work (the django-tasks-db worker in development and production, the
 immediate backend in tests). That worker has no timeouts or retries and leaves a task RUNNING
 after a crash, so each pack keeps its own job record (``MeetingPack.job_status``, progress and
-message) and ``reap_stuck_packs`` marks jobs that ran or waited too long as failed.
+message) and ``reap_stuck_packs`` marks jobs that ran or waited too long as failed: at the start
+of every task run, before a new pack is queued, and from ``manage.py reap_stuck_jobs`` (cron);
+never when a page is read.
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ def _request(
     *, contract: Contract, period: ReportingPeriod, user: User, status: str
 ) -> MeetingPack:
     require_reviewer(user, contract)
+    # A job left behind by a crashed worker would otherwise block this quarter until cron ran.
+    reap_stuck_packs()
     if period.contract_id != contract.pk:
         raise ValidationError("That quarter belongs to another contract.")
     if _final_exists(contract, period):
@@ -207,7 +211,9 @@ def run_pack_job(pack_id: int) -> str:
 
 @task()
 def build_meeting_pack(pack_id: int) -> str:
-    """The background task: build one meeting pack's PDF and workbook."""
+    """The background task: clear up stuck packs, then build one meeting pack's PDF and
+    workbook."""
+    reap_stuck_packs()
     return run_pack_job(pack_id)
 
 

@@ -66,7 +66,6 @@ def _default_period(contract, begun: list[ReportingPeriod]) -> ReportingPeriod |
 def meeting_list(request: HttpRequest, reference: str) -> HttpResponse:
     contract = get_contract_for_user(request.user, reference)
     is_reviewer = can_review(request.user, contract)
-    tasks.reap_stuck_packs()
     meetings = list(
         Meeting.objects.filter(contract=contract)
         .select_related("period")
@@ -278,7 +277,6 @@ def _status(pack: MeetingPack) -> dict:
 @require_GET
 def pack_detail(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     contract = get_contract_for_user(request.user, reference)
-    tasks.reap_stuck_packs()
     pack = get_pack_for_user(request.user, contract, pk)
     is_reviewer = can_review(request.user, contract)
     final = (
@@ -307,9 +305,9 @@ def pack_detail(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
 
 @require_GET
 def pack_status(request: HttpRequest, reference: str, pk: int) -> JsonResponse:
-    """A small JSON status for the progress script; the reaper runs here too."""
+    """A small JSON status for the progress script. Reading it changes nothing: stuck jobs are
+    reaped by the worker and by ``manage.py reap_stuck_jobs``."""
     contract = get_contract_for_user(request.user, reference)
-    tasks.reap_stuck_packs()
     pack = get_pack_for_user(request.user, contract, pk)
     response = JsonResponse(_status(pack))
     response["Cache-Control"] = "no-store"

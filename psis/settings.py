@@ -212,6 +212,13 @@ else:
 # Evidence files (not figures) older than this, counted from the end of their quarter, are listed
 # and, when confirmed, deleted by `manage.py purge_evidence`.
 EVIDENCE_RETENTION_DAYS = env_int("EVIDENCE_RETENTION_DAYS", default=6 * 365)
+# Contract-exit ZIPs (exits/tasks.py): the latest this many finished ones of a contract are kept;
+# older ones and their files are deleted when a new one is made. A job running longer than
+# EXIT_JOB_TIMEOUT_MINUTES, or waiting for a worker longer than EXIT_QUEUE_TIMEOUT_MINUTES, is
+# marked failed by `manage.py reap_stuck_jobs` (and by the worker before each job).
+EXIT_ARCHIVES_KEPT = env_int("EXIT_ARCHIVES_KEPT", default=3)
+EXIT_JOB_TIMEOUT_MINUTES = env_int("EXIT_JOB_TIMEOUT_MINUTES", default=60)
+EXIT_QUEUE_TIMEOUT_MINUTES = env_int("EXIT_QUEUE_TIMEOUT_MINUTES", default=60)
 
 # Dashboard results are kept in each process, keyed by what they are read from (so never stale):
 # at most this many quarters' results, each for at most this many seconds (kpis/results_cache.py).

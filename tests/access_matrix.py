@@ -12,7 +12,8 @@ Written from the policy (docs/domain.md, issue 6), not from what the code happen
   read their contract, commissioners read returns but do not edit them; administrators (the
   council) read every contract and change things only in the Django admin;
 - the contract's commissioners (LBB and SELCCG) review returns, override RAG, keep meetings and
-  the action log, generate, finalise and read draft packs, and export the contract at exit;
+  the action log, generate, finalise and read draft packs, and export the contract at exit
+  (asking for the ZIP, watching its job and downloading it);
 - providers enter, upload and submit returns: the lead provider for every pathway, a partner
   for its own;
 - every party reads meetings and final packs; draft packs are the commissioners' only;
@@ -134,6 +135,25 @@ MATRIX: dict[str, list[Case]] = {
         Case(kwargs={**PSIS, "fmt": "csv"}, get=PARTIES_READ, post=NOT_POST, html=False)
     ],
     "contract_exit": [Case(kwargs=PSIS, get=COMMISSIONERS, post=COMMISSIONERS_DO)],
+    "contract_exit_job": [
+        Case(kwargs={**PSIS, "pk": Id("exit_archive")}, get=COMMISSIONERS, post=NOT_POST)
+    ],
+    "contract_exit_job_status": [
+        Case(
+            kwargs={**PSIS, "pk": Id("exit_archive")},
+            get=COMMISSIONERS,
+            post=NOT_POST,
+            html=False,
+        )
+    ],
+    "contract_exit_job_download": [
+        Case(
+            kwargs={**PSIS, "pk": Id("exit_archive")},
+            get=COMMISSIONERS,
+            post=NOT_POST,
+            html=False,
+        )
+    ],
     # --- quarterly returns ----------------------------------------------------------------------
     "return_list": [
         Case(kwargs=PSIS, get=PARTIES_READ, post=NOT_POST),

@@ -12,12 +12,15 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
 from contracts.models import ReportingPeriod
 from exits import archive as exit_archive
+from exits import tasks as exit_tasks
+from exits.models import ExitArchive
 from meetings.models import Action, Meeting, MeetingPack
 from reports.models import Attachment, BreakdownFigure, Figure, Return, ReturnComment
 
@@ -316,11 +319,41 @@ def test_safe_filename(name, safe):
     assert exit_archive.safe_filename(name) == safe
 
 
-# --- the page and the command --------------------------------------------------------------------
+# --- the page, the background job and its download ----------------------------------------------
+
+IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+DATABASE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+@pytest.fixture(autouse=True)
+def immediate_tasks(settings):
+    settings.TASKS = IMMEDIATE
 
 
 def exit_url():
     return reverse("contract_exit", args=["PSIS"])
+
+
+def job_url(job, name="contract_exit_job"):
+    return reverse(name, args=["PSIS", job.pk])
+
+
+def make(client, capture) -> tuple:
+    """POST the exit form, running the queued task when the request commits."""
+    with capture(execute=True):
+        response = client.post(exit_url())
+    return response, ExitArchive.objects.order_by("-pk").first()
+
+
+def stuck_job(cast, minutes=120) -> ExitArchive:
+    return ExitArchive.objects.create(
+        contract=cast.contract,
+        requested_by=cast.commissioner,
+        job_status=ExitArchive.JobStatus.RUNNING,
+        started_at=timezone.now() - timedelta(minutes=minutes),
+        progress=40,
+        message="Copying evidence files (1 of 2)",
+    )
 
 
 @pytest.mark.parametrize(
@@ -328,15 +361,29 @@ def exit_url():
     [("commissioner", 200), ("officer", 403), ("lead", 403), ("partner", 403), ("outsider", 404)],
 )
 def test_only_the_contracts_commissioners_may_export(cast, world, client_for, who, status):
+    job = stuck_job(cast, minutes=1)
     client = client_for(cast.users()[who])
     assert client.get(exit_url()).status_code == status
-    assert client.post(exit_url()).status_code == status
+    for name in ("contract_exit_job", "contract_exit_job_status"):
+        assert client.get(job_url(job, name)).status_code == status
+    if who != "commissioner":
+        assert client.post(exit_url()).status_code == status
+        assert client.get(job_url(job, "contract_exit_job_download")).status_code == status
+    assert ExitArchive.objects.count() == 1
 
 
 def test_anonymous_is_sent_to_sign_in(client, cast):
-    response = client.get(exit_url())
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login"))
+    for url in (exit_url(), job_url(stuck_job(cast), "contract_exit_job_download")):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+
+def test_another_contracts_job_is_not_found(cast, world, client_for):
+    job = ExitArchive.objects.create(contract=cast.other_contract, job_status="failed")
+    client = client_for(cast.commissioner)
+    for name in ("contract_exit_job", "contract_exit_job_status", "contract_exit_job_download"):
+        assert client.get(job_url(job, name)).status_code == 404
 
 
 def test_the_page_shows_what_will_be_exported(cast, world, client_for):
@@ -346,50 +393,226 @@ def test_the_page_shows_what_will_be_exported(cast, world, client_for):
     assert (contents.final_packs, contents.meetings, contents.actions) == (1, 1, 1)
     assert contents.review_comments == 2
     page = response.content.decode()
-    assert "Download everything (ZIP)" in page
+    assert "Make the ZIP file" in page
     assert "01/10/2022" in page  # the first quarter's start, in UK format
     assert f"PSIS-contract-exit-{timezone.localdate():%Y-%m-%d}.zip" in page
+    assert "None yet." in page
 
 
-def test_posting_downloads_the_zip(cast, world, client_for):
-    response = client_for(cast.commissioner).post(exit_url())
+def test_posting_only_queues_the_job_and_redirects_to_its_page(
+    cast, world, client_for, settings, django_capture_on_commit_callbacks
+):
+    settings.TASKS = DATABASE  # nothing runs until the worker takes it
+    response, job = make(client_for(cast.commissioner), django_capture_on_commit_callbacks)
+    assert response.status_code == 302
+    assert response["Location"] == job_url(job)
+    job.refresh_from_db()
+    assert job.job_status == ExitArchive.JobStatus.QUEUED and job.task_id
+    assert job.requested_by == cast.commissioner and not job.file
+    page = client_for(cast.commissioner).get(job_url(job)).content.decode()
+    assert "Queued" in page and "check progress" in page and "job-progress.js" in page
+    call_command("db_worker", "--batch", "--no-startup-delay", stdout=io.StringIO())
+    job.refresh_from_db()
+    assert job.job_status == ExitArchive.JobStatus.DONE and job.file
+
+
+def test_the_job_builds_the_zip_and_the_download_serves_it(
+    cast, world, client_for, django_capture_on_commit_callbacks
+):
+    client = client_for(cast.commissioner)
+    _, job = make(client, django_capture_on_commit_callbacks)
+    job.refresh_from_db()
+    assert job.job_status == ExitArchive.JobStatus.DONE and job.progress == 100
+    assert job.finished_at and job.filename == (
+        f"PSIS-contract-exit-{timezone.localdate():%Y-%m-%d}.zip"
+    )
+    assert job.file.name.startswith("contract-exits/PSIS/")
+    stored = job.file.open("rb").read()
+    assert job.size == len(stored) and job.sha256 == hashlib.sha256(stored).hexdigest()
+
+    status = client.get(job_url(job, "contract_exit_job_status")).json()
+    assert status["finished"] and status["ready"] and status["progress"] == 100
+    page = client.get(job_url(job)).content.decode()
+    assert "Download the ZIP file" in page and job.sha256 in page
+    assert "job-progress.js" not in page
+
+    response = client.get(job_url(job, "contract_exit_job_download"))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/zip"
-    assert response["Content-Disposition"] == (
-        f'attachment; filename="PSIS-contract-exit-{timezone.localdate():%Y-%m-%d}.zip"'
-    )
-    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert response["Content-Disposition"] == f'attachment; filename="{job.filename}"'
+    assert response["Cache-Control"] == "private, no-store"
+    assert response["X-Checksum-SHA256"] == job.sha256
+    content = b"".join(response.streaming_content)
+    assert content == stored
+    archive = zipfile.ZipFile(io.BytesIO(content))
     assert OLD_PATH in archive.namelist()
     by = read_csv(archive, "manifest.csv")[0]["Generated by"]
     assert by == "Cara Commissioner (commissioner)"
-
-
-def test_the_download_answers_the_pages_token_with_a_cookie(cast, world, client_for):
-    """The page's script shows "making the ZIP file" until the cookie says the download began."""
-    client = client_for(cast.commissioner)
-    page = client.get(exit_url())
-    token = page.context["download_token"]
-    assert f'name="download_token" value="{token}"' in page.content.decode()
-    assert client.get(exit_url()).context["download_token"] != token  # one per page shown
-    response = client.post(exit_url(), {"download_token": token})
-    assert response["Content-Type"] == "application/zip"
-    cookie = response.cookies["psis_download"]
-    assert cookie.value == token
-    assert cookie["samesite"] == "Strict" and not cookie["httponly"]
-
-
-@pytest.mark.parametrize("token", ["", "short", "<script>alert(1)</script>", "x" * 65])
-def test_an_odd_download_token_gets_no_cookie(cast, world, client_for, token):
-    response = client_for(cast.commissioner).post(exit_url(), {"download_token": token})
-    assert response["Content-Type"] == "application/zip"
     assert "psis_download" not in response.cookies
 
 
-def test_a_damaged_pack_is_reported_on_the_page(cast, world, client_for, settings):
+def test_the_media_url_does_not_serve_the_zip(
+    cast, world, client_for, django_capture_on_commit_callbacks
+):
+    client = client_for(cast.commissioner)
+    _, job = make(client, django_capture_on_commit_callbacks)
+    job.refresh_from_db()
+    assert client.get(f"/media/{job.file.name}").status_code == 404
+
+
+def test_progress_is_reported_as_the_archive_is_written(cast, world):
+    seen = []
+    exit_archive.contract_exit_archive(
+        cast.contract, stream=io.BytesIO(), progress=lambda p, m: seen.append((p, m))
+    )
+    percents = [p for p, _ in seen]
+    assert percents == sorted(percents) and percents[0] < 10 and percents[-1] == 100
+    assert any("evidence files (1 of 2)" in m for _, m in seen)
+
+
+def test_the_job_records_progress_while_running(cast, world, monkeypatch):
+    job = ExitArchive.objects.create(contract=cast.contract, requested_by=cast.commissioner)
+    seen = []
+    made = exit_archive.contract_exit_archive
+
+    def watching(*args, progress, **kwargs):
+        def report(percent, message):
+            progress(percent, message)
+            seen.append(ExitArchive.objects.values_list("progress", "message").get(pk=job.pk))
+
+        return made(*args, progress=report, **kwargs)
+
+    monkeypatch.setattr(exit_archive, "contract_exit_archive", watching)
+    assert exit_tasks.run_exit_job(job.pk) == "done"
+    assert (2, "Checking and copying the final meeting packs") in seen
+    assert max(p for p, _ in seen) == 99  # 100 only once the file is stored
+
+
+def test_a_damaged_pack_fails_the_job_and_its_page_says_why(
+    cast, world, client_for, settings, django_capture_on_commit_callbacks
+):
     (settings.MEDIA_ROOT / world["pack"].xlsx.name).write_bytes(b"changed")
-    response = client_for(cast.commissioner).post(exit_url())
-    assert response.status_code == 500
-    assert "does not match the checksum" in response.content.decode()
+    client = client_for(cast.commissioner)
+    response, job = make(client, django_capture_on_commit_callbacks)
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.job_status == ExitArchive.JobStatus.FAILED and not job.file
+    page = client.get(job_url(job)).content.decode()
+    assert "Failed" in page and "does not match the checksum" in page
+    assert "Make the ZIP file again" in page and "Download the ZIP file" not in page
+    assert client.get(job_url(job, "contract_exit_job_download")).status_code == 404
+    assert list((settings.MEDIA_ROOT).glob("contract-exits/**/*.zip")) == []
+
+
+def test_an_unexpected_error_fails_the_job_with_a_message(cast, world, client_for, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(exit_archive, "contract_exit_archive", broken)
+    job = ExitArchive.objects.create(contract=cast.contract, requested_by=cast.commissioner)
+    assert exit_tasks.run_exit_job(job.pk) == "failed"
+    page = client_for(cast.commissioner).get(job_url(job)).content.decode()
+    assert "The ZIP file could not be made (RuntimeError). Try again." in page
+
+
+def test_one_job_at_a_time_per_contract(
+    cast, world, client_for, settings, django_capture_on_commit_callbacks
+):
+    settings.TASKS = DATABASE
+    client = client_for(cast.commissioner)
+    _, first = make(client, django_capture_on_commit_callbacks)
+    response, latest = make(client, django_capture_on_commit_callbacks)
+    assert latest == first  # no second job
+    assert response["Location"] == job_url(first)
+    assert "already being made" in client.get(job_url(first)).content.decode()
+    page = client.get(exit_url()).content.decode()
+    assert "see its progress" in page and "<button" not in page.split("Make the ZIP file")[1][:300]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ExitArchive.objects.create(contract=cast.contract)
+    ExitArchive.objects.create(contract=cast.other_contract)  # another contract may
+
+
+def test_only_the_latest_few_archives_are_kept(
+    cast, world, client_for, settings, django_capture_on_commit_callbacks
+):
+    settings.EXIT_ARCHIVES_KEPT = 2
+    client = client_for(cast.commissioner)
+    jobs = [make(client, django_capture_on_commit_callbacks)[1] for _ in range(3)]
+    files = [job.file.name for job in ExitArchive.objects.filter(pk__in=[j.pk for j in jobs])]
+    kept = list(ExitArchive.objects.order_by("pk").values_list("pk", flat=True))
+    assert kept == [jobs[1].pk, jobs[2].pk]
+    assert len(list(settings.MEDIA_ROOT.glob("contract-exits/PSIS/*.zip"))) == len(files) == 2
+    page = client.get(exit_url()).content.decode()
+    assert page.count("Download<span") == 2 and "The latest 2 ZIP files" in page
+
+
+# --- stuck jobs ----------------------------------------------------------------------------------
+
+
+def test_reading_pages_never_changes_a_stuck_job(cast, world, client_for):
+    job = stuck_job(cast)
+    before = ExitArchive.objects.filter(pk=job.pk).values().get()
+    client = client_for(cast.commissioner)
+    for url in (exit_url(), job_url(job), job_url(job, "contract_exit_job_status")):
+        assert client.get(url).status_code == 200
+    assert client.get(job_url(job, "contract_exit_job_status")).json()["job_status"] == "running"
+    assert ExitArchive.objects.filter(pk=job.pk).values().get() == before
+    call_command("reap_stuck_jobs", stdout=io.StringIO())
+    job.refresh_from_db()
+    assert job.job_status == ExitArchive.JobStatus.FAILED
+
+
+def test_the_command_reaps_stuck_packs_and_archives(cast, world):
+    stuck = stuck_job(cast)
+    queued_pack = MeetingPack.objects.create(
+        contract=cast.contract, period=period_of(cast.contract, 1, 3)
+    )
+    MeetingPack.objects.filter(pk=queued_pack.pk).update(
+        requested_at=timezone.now() - timedelta(hours=3)
+    )
+    recent = ExitArchive.objects.create(
+        contract=cast.other_contract,
+        job_status=ExitArchive.JobStatus.RUNNING,
+        started_at=timezone.now() - timedelta(minutes=5),
+    )
+    out = io.StringIO()
+    call_command("reap_stuck_jobs", stdout=out)
+    assert "1 meeting packs, 1 contract exit archives" in out.getvalue()
+    stuck.refresh_from_db()
+    queued_pack.refresh_from_db()
+    recent.refresh_from_db()
+    assert stuck.job_status == "failed" and "more than 60 minutes" in stuck.message
+    assert queued_pack.job_status == "failed" and "db_worker" in queued_pack.message
+    assert recent.job_status == "running"
+    # a reaped job that finishes late does not come back to life
+    assert exit_tasks.run_exit_job(stuck.pk) == "skipped"
+    out = io.StringIO()
+    call_command("reap_stuck_jobs", stdout=out)
+    assert "0 meeting packs, 0 contract exit archives" in out.getvalue()
+
+
+def test_a_new_request_reaps_a_stuck_job_first(
+    cast, world, client_for, settings, django_capture_on_commit_callbacks
+):
+    settings.TASKS = DATABASE
+    stuck = stuck_job(cast)
+    response, job = make(client_for(cast.commissioner), django_capture_on_commit_callbacks)
+    assert job != stuck and response["Location"] == job_url(job)
+    stuck.refresh_from_db()
+    job.refresh_from_db()
+    assert stuck.job_status == "failed" and job.job_status == "queued"
+    call_command("db_worker", "--batch", "--no-startup-delay", stdout=io.StringIO())
+    job.refresh_from_db()
+    assert job.job_status == "done"
+    # Once a newer archive is made, the failure before it is cleared away.
+    assert not ExitArchive.objects.filter(pk=stuck.pk).exists()
+
+
+def test_the_page_without_script_offers_a_check_progress_link(cast, world, client_for):
+    job = stuck_job(cast, minutes=1)
+    page = client_for(cast.commissioner).get(job_url(job)).content.decode()
+    assert f'href="{job_url(job)}">check progress</a>' in page
+    assert 'role="status"' in page and "40% done" in page
 
 
 @pytest.mark.parametrize(

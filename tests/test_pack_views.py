@@ -177,9 +177,39 @@ class TestReaper:
         MeetingPack.objects.filter(pk=made.pk).update(
             requested_at=timezone.now() - timedelta(hours=3)
         )
+        call_command("reap_stuck_jobs", stdout=io.StringIO())
         status = json.loads(client_for(cast.commissioner).get(url("pack_status", made.pk)).content)
         assert status["job_status"] == "failed"
         assert "db_worker" in status["message"]
+
+    def test_reading_pages_never_changes_a_stuck_job(self, cast, quarter, client_for):
+        """Stuck jobs are reaped by the worker and the command, never by a GET."""
+        made = MeetingPack.objects.create(
+            contract=cast.contract,
+            period=quarter,
+            job_status=MeetingPack.JobStatus.RUNNING,
+            started_at=timezone.now() - timedelta(hours=3),
+        )
+        before = MeetingPack.objects.filter(pk=made.pk).values().get()
+        client = client_for(cast.commissioner)
+        for page in (url("list"), url("pack", made.pk), url("pack_status", made.pk)):
+            assert client.get(page).status_code == 200
+        assert MeetingPack.objects.filter(pk=made.pk).values().get() == before
+        call_command("reap_stuck_jobs", stdout=io.StringIO())
+        made.refresh_from_db()
+        assert made.job_status == MeetingPack.JobStatus.FAILED
+
+    def test_a_new_request_reaps_a_stuck_job_first(self, cast, quarter, settings):
+        settings.TASKS = DATABASE
+        stuck = MeetingPack.objects.create(
+            contract=cast.contract,
+            period=quarter,
+            job_status=MeetingPack.JobStatus.RUNNING,
+            started_at=timezone.now() - timedelta(hours=3),
+        )
+        made = tasks.pack_generate(contract=cast.contract, period=quarter, user=cast.commissioner)
+        stuck.refresh_from_db()
+        assert stuck.job_status == MeetingPack.JobStatus.FAILED and made.pk != stuck.pk
 
 
 class TestFinal:

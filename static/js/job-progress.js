@@ -1,12 +1,13 @@
-/* Meeting pack progress: poll the status endpoint and update the page; reload when finished.
+/* Progress of a background job (a meeting pack, a contract-exit ZIP): poll the status endpoint
+   and update the page; reload when finished.
    No inline script (the Content Security Policy forbids it); without JavaScript the page offers
    a "check progress" link instead. */
 (function () {
   "use strict";
-  var box = document.querySelector("[data-pack-status-url]");
+  var box = document.querySelector("[data-job-status-url]");
   if (!box) { return; }
-  var url = box.getAttribute("data-pack-status-url");
-  var message = box.querySelector("[data-pack-message]");
+  var url = box.getAttribute("data-job-status-url");
+  var message = box.querySelector("[data-job-message]");
   var bar = box.querySelector("progress");
   var delay = 1500;
 
@@ -27,7 +28,7 @@
         show(status);
         if (status.finished) {
           message.textContent = status.ready
-            ? "Ready: loading the downloads."
+            ? "Ready: loading the page."
             : status.job_label + ": " + status.message;
           window.setTimeout(function () { window.location.assign(status.page); }, 800);
           return;
