@@ -49,6 +49,7 @@ from psis import periods, rag, targets
 from psis.rag import Judgement, Polarity, Rag, Trend
 from psis.targets import format_number
 from reports.models import BreakdownFigure, Figure, Return
+from reports.state import ReturnState, state_of
 
 HISTORY_QUARTERS = 8
 SUBMITTED = (Return.Status.SUBMITTED, Return.Status.QUERIED, Return.Status.ACCEPTED)
@@ -174,11 +175,9 @@ class ReturnSummary:
 
     pathway: Pathway
     status: str  # "not_started" or a Return.Status value
-    status_label: str
     submitted_at: datetime | None
     due_date: date
-    is_late: bool  # submitted after the due date
-    is_overdue: bool  # not submitted and the due date has passed
+    state: ReturnState  # not due, due, overdue, draft, submitted (late), queried, accepted
 
 
 @dataclass(frozen=True)
@@ -940,19 +939,13 @@ def _count(results: Iterable[KpiResult]) -> dict[str, int]:
 
 
 def _return_summary(pathway, period, ret, today) -> ReturnSummary:
-    if ret is None:
-        status, label = "not_started", "Not started"
-    else:
-        status, label = ret.status, ret.get_status_display()
     submitted = ret is not None and ret.status in SUBMITTED
     return ReturnSummary(
         pathway=pathway,
-        status=status,
-        status_label=label,
+        status="not_started" if ret is None else ret.status,
         submitted_at=ret.submitted_at if submitted else None,
         due_date=period.due_date,
-        is_late=bool(submitted and ret.is_late),
-        is_overdue=not submitted and period.due_date < today,
+        state=state_of(ret, period, today),
     )
 
 

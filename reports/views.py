@@ -22,6 +22,7 @@ from reports import history, round_trip, schedule, validation, workflow
 from reports.access import get_return_for_reviewer, get_return_for_submitter, get_return_for_user
 from reports.forms import AcceptForm, ExcelUploadForm, QueryForm, ReturnForm
 from reports.models import Attachment, Return, ReturnComment
+from reports.state import state_of
 from reports.validation import FigureValues, KpiSpec
 
 
@@ -244,7 +245,7 @@ def _page(
         "pathway": ret.pathway,
         "period": ret.period,
         "today": timezone.localdate(),
-        "overdue": ret.period.due_date < timezone.localdate() and ret.submitted_at is None,
+        "state": state_of(ret, ret.period, timezone.localdate()),
         "blocks": _blocks(ret, contents, form, comments),
         "comments": comments,
         "form": form,

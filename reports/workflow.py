@@ -19,7 +19,6 @@ from contracts.access import can_review
 from contracts.models import User
 from kpis.models import Kpi, Measure
 from pathways.access import can_submit
-from psis import periods
 from reports import validation
 from reports.contents import (
     ANSWER_FIELD,
@@ -36,6 +35,7 @@ from reports.models import (
     Return,
     ReturnComment,
 )
+from reports.state import submitted_late
 from reports.validation import FigureValues, KpiSpec, Parsed, Problem
 
 
@@ -335,7 +335,7 @@ def return_submit(*, ret: Return, user: User, now=None) -> Return:
     now = now or timezone.now()
     resubmission = current.status == Return.Status.QUERIED
     if not resubmission:
-        current.is_late = periods.is_late(timezone.localdate(now), current.period.due_date)
+        current.is_late = submitted_late(timezone.localdate(now), current.period.due_date)
     current.status = Return.Status.SUBMITTED
     current.submitted_at = now
     current.submitted_by = user
