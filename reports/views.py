@@ -143,10 +143,9 @@ def _blocks(
                 or block.pd_confirm.value()
                 or value.pd_reason
                 or any(
-                    "personal data" in str(e) or "looks like" in str(e)
+                    validation.Kind.PERSONAL_DATA in form.kinds(f.name)
                     for f in [*block.fields, *block.evidence_fields, block.explanation]
                     if f is not None
-                    for e in f.errors
                 )
             )
         blocks.append(block)
@@ -236,7 +235,7 @@ def _page(
     if form is not None:
         commentary_pd_open = bool(
             form[validation.COMMENTARY_PD_CONFIRM].value()
-            or form.errors.get(validation.COMMENTARY)
+            or validation.Kind.PERSONAL_DATA in form.kinds(validation.COMMENTARY)
             or form.errors.get(validation.COMMENTARY_PD_REASON)
         )
     context = {
