@@ -49,7 +49,7 @@ from psis import periods, rag, targets
 from psis.rag import Judgement, Polarity, Rag, Trend
 from psis.targets import format_number
 from reports.models import BreakdownFigure, Figure, Return
-from reports.state import ReturnState, state_of
+from reports.state import ReturnState, is_overdue_on, state_of
 
 HISTORY_QUARTERS = 8
 SUBMITTED = (Return.Status.SUBMITTED, Return.Status.QUERIED, Return.Status.ACCEPTED)
@@ -213,7 +213,7 @@ def latest_due_period(
 ) -> ReportingPeriod | None:
     """The latest quarter whose return due date has passed (else the first quarter)."""
     today = today or timezone.localdate()
-    passed = [p for p in periods_ if p.due_date < today]
+    passed = [p for p in periods_ if is_overdue_on(today, p.due_date)]
     if passed:
         return passed[-1]
     return periods_[0] if periods_ else None
@@ -764,12 +764,11 @@ def _rule(kpi, period, ctx, figure, sums, actual, ytd, targets_, explain=True) -
         or (kpi.measure == Measure.BREAKDOWN and key in ctx.data.categories)
     )
     if not has_figure:
-        ret = ctx.data.returns.get((kpi.pathway_id, period.pk))
-        submitted = ret is not None and ret.status in SUBMITTED
-        if not submitted and period.due_date >= ctx.today:
+        state = state_of(ctx.data.returns.get((kpi.pathway_id, period.pk)), period, ctx.today)
+        if not state.is_submitted and not state.is_overdue:
             text = f"Return not yet submitted; due by {period.due_date:%d/%m/%Y}, so not yet rated"
             return _Rule(Rag.NOT_DUE, Rag.NOT_DUE, text, text, basis, None, True, False)
-        if submitted:
+        if state.is_submitted:
             text = "Due but not reported in the submitted return → Missing"
         else:
             text = f"Due but the return was not submitted by {period.due_date:%d/%m/%Y} → Missing"
@@ -939,13 +938,13 @@ def _count(results: Iterable[KpiResult]) -> dict[str, int]:
 
 
 def _return_summary(pathway, period, ret, today) -> ReturnSummary:
-    submitted = ret is not None and ret.status in SUBMITTED
+    state = state_of(ret, period, today)
     return ReturnSummary(
         pathway=pathway,
         status="not_started" if ret is None else ret.status,
-        submitted_at=ret.submitted_at if submitted else None,
+        submitted_at=ret.submitted_at if state.is_submitted else None,
         due_date=period.due_date,
-        state=state_of(ret, period, today),
+        state=state,
     )
 
 
