@@ -26,7 +26,8 @@ Late and overdue are two ideas, never one word for both:
   on the return (``Return.is_late``, set with ``submitted_late``) and passed in here.
 
 Pure: nothing here reads the database or the clock, so the rules are tested without either
-(``tests/test_return_state.py``). ``state_of`` reads a return object and its period.
+(``tests/test_return_state.py``). ``state_of`` reads a return object (or None) and its period,
+turning ``submitted_at`` into a local day with Django's time zone.
 """
 
 from __future__ import annotations
@@ -64,8 +65,8 @@ LABELS = {
     State.ACCEPTED: "Accepted",
 }
 
-#: The word for a return submitted after its due date, wherever it is shown.
-LATE = "Submitted late"
+#: The words for a return submitted after its due date, wherever it is shown.
+LATE = LABELS[State.SUBMITTED_LATE]
 
 NOT_SUBMITTED = frozenset(
     {State.NOT_DUE, State.DUE, State.OVERDUE, State.DRAFT, State.OVERDUE_DRAFT}
@@ -89,10 +90,6 @@ class ReturnState:
 
     state: State
     late: bool = False  # first submitted after the due date
-
-    @property
-    def value(self) -> str:
-        return self.state.value
 
     @property
     def label(self) -> str:
