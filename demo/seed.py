@@ -35,6 +35,7 @@ from kpis.models import (
 from pathways.models import Pathway
 from psis import periods, rag, targets
 from reports.models import BreakdownFigure, Figure, Return, ReturnComment
+from reports.state import submitted_late
 
 DEFAULT_SEED = 2022
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (published on purpose: demo accounts only)
@@ -545,7 +546,7 @@ def _make_return(
         ret.status = Return.Status.SUBMITTED
         ret.submitted_at = submitted_at
         ret.submitted_by = submitter
-        ret.is_late = periods.is_late(submitted_on, period.due_date)
+        ret.is_late = submitted_late(submitted_on, period.due_date)
         ret.version += 1
         _save(ret, submitted_at, submitter, "Submitted")
         last_event = submitted_at

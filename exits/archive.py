@@ -42,6 +42,7 @@ from performance import results
 from performance.models import RagOverride
 from psis import exports
 from reports.models import Attachment, BreakdownFigure, Figure, Return, ReturnComment
+from reports.state import state_of
 
 CHUNK = 1024 * 1024
 SPOOL_BYTES = 16 * 1024 * 1024  # an archive bigger than this spills from memory to disk
@@ -275,36 +276,40 @@ RETURN_HEADERS = [
 RETURN_WIDTHS = [10, 24, 30, 14, 14, 12, 12, 12, 12, 16, 24, 8, 16, 24, 80, 40, 8, 16, 16]
 
 
-def return_rows(contract: Contract) -> list[list]:
+def return_rows(contract: Contract, today: date) -> list[list]:
+    """One row per return; its state (reports/state.py) as it stood on ``today``."""
     returns = (
         Return.objects.filter(pathway__contract=contract)
         .select_related("pathway__provider", "period", "submitted_by", "reviewed_by")
         .order_by("period__start", "pathway__order", "pathway__code")
     )
-    return [
-        [
-            r.pathway.code,
-            r.pathway.name,
-            r.pathway.provider.name,
-            r.period.label,
-            r.period.fy_label,
-            r.period.start,
-            r.period.end,
-            r.period.due_date,
-            r.get_status_display(),
-            _local(r.submitted_at),
-            person(r.submitted_by),
-            r.is_late,
-            _local(r.reviewed_at),
-            person(r.reviewed_by),
-            r.commentary,
-            r.commentary_personal_data_reason,
-            r.version,
-            _local(r.created_at),
-            _local(r.updated_at),
-        ]
-        for r in returns
-    ]
+    rows = []
+    for r in returns:
+        state = state_of(r, r.period, today)
+        rows.append(
+            [
+                r.pathway.code,
+                r.pathway.name,
+                r.pathway.provider.name,
+                r.period.label,
+                r.period.fy_label,
+                r.period.start,
+                r.period.end,
+                r.period.due_date,
+                state.label,
+                _local(r.submitted_at),
+                person(r.submitted_by),
+                state.is_late,
+                _local(r.reviewed_at),
+                person(r.reviewed_by),
+                r.commentary,
+                r.commentary_personal_data_reason,
+                r.version,
+                _local(r.created_at),
+                _local(r.updated_at),
+            ]
+        )
+    return rows
 
 
 FIGURE_HEADERS = [
@@ -355,7 +360,7 @@ def _figures(contract: Contract) -> list[Figure]:
     )
 
 
-def figure_rows(figures: Iterable[Figure]) -> list[list]:
+def figure_rows(figures: Iterable[Figure], today: date) -> list[list]:
     rows = []
     for f in figures:
         ret, kpi = f.ret, f.kpi
@@ -366,7 +371,7 @@ def figure_rows(figures: Iterable[Figure]) -> list[list]:
                 ret.pathway.name,
                 ret.period.label,
                 ret.period.fy_label,
-                ret.get_status_display(),
+                state_of(ret, ret.period, today).label,
                 kpi.code,
                 kpi.description,
                 kpi.get_measure_display(),
@@ -830,7 +835,9 @@ README_FILES = [
     (
         "returns.csv, returns.xlsx",
         "One row per quarterly return: pathway, quarter (contract and financial-year labels), "
-        "status, when and by whom it was submitted and reviewed, whether it was late, and the "
+        "state on the day of the export (Draft, Overdue (draft), Submitted, Submitted late, "
+        "Queried, Accepted), when and by whom it was submitted and reviewed, whether it was "
+        "submitted late, and the "
         "provider's commentary.",
     ),
     (
@@ -906,16 +913,16 @@ def _readme(contract: Contract, when: datetime, by: str, result: ExitResult) -> 
     return "\r\n".join(lines)
 
 
-def _write_returns(archive: _Archive, contract: Contract) -> None:
-    rows = return_rows(contract)
+def _write_returns(archive: _Archive, contract: Contract, today: date) -> None:
+    rows = return_rows(contract, today)
     archive.write_csv("returns.csv", RETURN_HEADERS, rows)
     sheet = exports.Sheet("Returns", RETURN_HEADERS, rows, RETURN_WIDTHS)
     archive.write_bytes("returns.xlsx", exports.xlsx_bytes([sheet]))
 
 
-def _write_figures(archive: _Archive, contract: Contract) -> None:
+def _write_figures(archive: _Archive, contract: Contract, today: date) -> None:
     figures = _figures(contract)
-    rows, counts = figure_rows(figures), breakdown_rows(figures)
+    rows, counts = figure_rows(figures, today), breakdown_rows(figures)
     archive.write_csv("figures.csv", FIGURE_HEADERS, rows)
     archive.write_csv("breakdown_counts.csv", BREAKDOWN_HEADERS, counts)
     sheets = [
@@ -974,8 +981,8 @@ def _write_all(
         catalogue.catalogue_rows(contract),
     )
     progress(15, "Writing the returns and figures")
-    _write_returns(archive, contract)
-    _write_figures(archive, contract)
+    _write_returns(archive, contract, now.date())
+    _write_figures(archive, contract, now.date())
     progress(25, "Writing the history of every change")
     archive.write_csv("figure_history.csv", HISTORY_HEADERS, history_rows(contract))
     archive.write_csv("review_thread.csv", REVIEW_HEADERS, review_rows(contract))

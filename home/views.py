@@ -23,5 +23,5 @@ def home(request: HttpRequest) -> HttpResponse:
             request.user, contracts, timezone.localdate()
         )
     elif request.user.role in (request.user.Role.COMMISSIONER, request.user.Role.OFFICER):
-        context["to_review"] = schedule.returns_to_review(contracts)
+        context["to_review"] = schedule.returns_to_review(contracts, timezone.localdate())
     return render(request, "home/home.html", context)

@@ -317,21 +317,14 @@ def _counts(counts: dict) -> tuple[list[int], int, int]:
 
 
 def _return_row(summary) -> ReturnRow:
-    if summary.is_late:
-        note = "Submitted late"
-    elif summary.is_overdue:
-        note = "Overdue: not submitted by the due date"
-    elif summary.status in ("not_started", Return.Status.DRAFT):
-        note = "Not yet submitted"
-    else:
-        note = "On time"
+    state = summary.state
     return ReturnRow(
         pathway=summary.pathway.name,
-        status=summary.status_label,
+        status=state.label,
         due=_short_day(summary.due_date),
         submitted=_short_day(summary.submitted_at) or DASH,
-        note=note,
-        is_problem=summary.is_late or summary.is_overdue,
+        note=state.timeliness,
+        is_problem=state.is_problem,
     )
 
 
@@ -651,7 +644,7 @@ def build_pack_data(
                 not_due=[row for row in rows if not row.result.due],
                 counts=counts,
                 commentary=commentary.get(pathway.pk, ""),
-                return_status=_return_row(summary).note if summary else "",
+                return_status=str(summary.state) if summary else "",
                 explanations=[row for row in due if row.commentary],
                 narratives=[row for row in due if row.narrative],
                 comments=comments.get(pathway.pk, []),

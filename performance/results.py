@@ -49,6 +49,7 @@ from psis import periods, rag, targets
 from psis.rag import Judgement, Polarity, Rag, Trend
 from psis.targets import format_number
 from reports.models import BreakdownFigure, Figure, Return
+from reports.state import ReturnState, is_overdue_on, state_of
 
 HISTORY_QUARTERS = 8
 SUBMITTED = (Return.Status.SUBMITTED, Return.Status.QUERIED, Return.Status.ACCEPTED)
@@ -174,11 +175,9 @@ class ReturnSummary:
 
     pathway: Pathway
     status: str  # "not_started" or a Return.Status value
-    status_label: str
     submitted_at: datetime | None
     due_date: date
-    is_late: bool  # submitted after the due date
-    is_overdue: bool  # not submitted and the due date has passed
+    state: ReturnState  # not due, due, overdue, draft, submitted (late), queried, accepted
 
 
 @dataclass(frozen=True)
@@ -214,7 +213,7 @@ def latest_due_period(
 ) -> ReportingPeriod | None:
     """The latest quarter whose return due date has passed (else the first quarter)."""
     today = today or timezone.localdate()
-    passed = [p for p in periods_ if p.due_date < today]
+    passed = [p for p in periods_ if is_overdue_on(today, p.due_date)]
     if passed:
         return passed[-1]
     return periods_[0] if periods_ else None
@@ -765,12 +764,11 @@ def _rule(kpi, period, ctx, figure, sums, actual, ytd, targets_, explain=True) -
         or (kpi.measure == Measure.BREAKDOWN and key in ctx.data.categories)
     )
     if not has_figure:
-        ret = ctx.data.returns.get((kpi.pathway_id, period.pk))
-        submitted = ret is not None and ret.status in SUBMITTED
-        if not submitted and period.due_date >= ctx.today:
+        state = state_of(ctx.data.returns.get((kpi.pathway_id, period.pk)), period, ctx.today)
+        if not state.is_submitted and not state.is_overdue:
             text = f"Return not yet submitted; due by {period.due_date:%d/%m/%Y}, so not yet rated"
             return _Rule(Rag.NOT_DUE, Rag.NOT_DUE, text, text, basis, None, True, False)
-        if submitted:
+        if state.is_submitted:
             text = "Due but not reported in the submitted return → Missing"
         else:
             text = f"Due but the return was not submitted by {period.due_date:%d/%m/%Y} → Missing"
@@ -940,19 +938,13 @@ def _count(results: Iterable[KpiResult]) -> dict[str, int]:
 
 
 def _return_summary(pathway, period, ret, today) -> ReturnSummary:
-    if ret is None:
-        status, label = "not_started", "Not started"
-    else:
-        status, label = ret.status, ret.get_status_display()
-    submitted = ret is not None and ret.status in SUBMITTED
+    state = state_of(ret, period, today)
     return ReturnSummary(
         pathway=pathway,
-        status=status,
-        status_label=label,
-        submitted_at=ret.submitted_at if submitted else None,
+        status="not_started" if ret is None else ret.status,
+        submitted_at=ret.submitted_at if state.is_submitted else None,
         due_date=period.due_date,
-        is_late=bool(submitted and ret.is_late),
-        is_overdue=not submitted and period.due_date < today,
+        state=state,
     )
 
 

@@ -26,6 +26,7 @@ from performance.forms import RagOverrideForm
 from performance.models import RagOverride
 from psis import exports
 from reports.models import ReturnComment
+from reports.state import is_overdue_on
 
 FORMATS = ("csv", "xlsx")
 
@@ -72,7 +73,9 @@ def _base_context(request, contract, all_periods, period, oba) -> dict:
     later_overdue = []
     if not request.GET.get("quarter"):
         # The default quarter is the latest with returns: say which later ones have none.
-        later_overdue = [p for p in all_periods if p.index > period.index and p.due_date < today]
+        later_overdue = [
+            p for p in all_periods if p.index > period.index and is_overdue_on(today, p.due_date)
+        ]
     return {
         "contract": contract,
         "period": period,

@@ -210,11 +210,6 @@ def due_date(
     return add_working_days(quarter.end, working_days, holidays)
 
 
-def is_late(submitted_on: date, due: date) -> bool:
-    """Submitting on the due date itself is on time."""
-    return submitted_on > due
-
-
 def weeks_in(start: date, end: date) -> Decimal:
     """Whole days from ``start`` to ``end`` inclusive, divided by 7."""
     if end < start:

@@ -21,7 +21,7 @@ from reports.models import (
     Return,
     ReturnComment,
 )
-from reports.validation import FigureValues, KpiSpec, Problem
+from reports.validation import FigureValues, Kind, KpiSpec, Problem
 
 ANSWER_FIELD = "answer"
 ANSWER_MESSAGE = "Answer the commissioner's query before resubmitting"
@@ -334,5 +334,5 @@ def submission_problems(ret: Return) -> list[Problem]:
             and ret.comments.filter(kind=ReturnComment.Kind.ANSWER, pk__gt=last_query.pk).exists()
         )
         if last_query is not None and not answered:
-            problems.append(Problem(ANSWER_FIELD, ANSWER_MESSAGE))
+            problems.append(Problem(ANSWER_FIELD, ANSWER_MESSAGE, kind=Kind.ANSWER_NEEDED))
     return problems

@@ -236,8 +236,14 @@ class ReturnForm(forms.Form):
         return cleaned
 
     def add_problem(self, problem: validation.Problem) -> None:
+        """The problem's message, carrying its kind as the error's code."""
         name = problem.field if problem.field in self.fields else None
-        self.add_error(name, problem.message)
+        self.add_error(name, forms.ValidationError(problem.message, code=problem.kind.value))
+
+    def kinds(self, name: str) -> set[validation.Kind]:
+        """The kinds of problem with the field ``name`` (Django's own checks have none)."""
+        errors = self.errors.get(name)
+        return {k for k in map(_kind, errors.as_data() if errors else []) if k is not None}
 
     def uploads(self) -> dict[str, list]:
         return {
@@ -257,15 +263,25 @@ class ReturnForm(forms.Form):
         """(element id, message) for each problem, in page order, for the summary at the top."""
         summary = []
         for name in self.fields:
-            for message in self.errors.get(name, []):
+            errors = self.errors.get(name)
+            for error in errors.as_data() if errors else []:
+                message = next(iter(error))
                 label = self.labels.get(name, name)
-                code, _, part = label.partition(" ")
-                if part and message.startswith(part):
-                    label = code  # "SPA-03: Numerator (34) is larger than denominator (30)"
+                kind = _kind(error)
+                if kind is not None and kind.names_its_field:
+                    # "SPA-03: Numerator (34) is larger than denominator (30)"
+                    label = label.partition(" ")[0]
                 summary.append((self[name].auto_id, f"{label}: {message}"))
         for message in self.non_field_errors():
             summary.append(("return-form", message))
         return summary
+
+
+def _kind(error: forms.ValidationError) -> validation.Kind | None:
+    try:
+        return validation.Kind(error.code)
+    except ValueError:
+        return None
 
 
 class ExcelUploadForm(forms.Form):

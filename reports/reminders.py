@@ -31,13 +31,10 @@ def reminders_due(*, today: date, days: int) -> list[Reminder]:
         due = contract.periods.filter(due_date__lte=today + timedelta(days=days))
         pathways = contract.pathways.select_related("contract", "provider")
         for slot in return_slots(pathways=pathways, periods_=due, today=today):
-            if slot.state not in ("not_started", "draft"):
+            state = slot.state
+            if state.is_submitted:
                 continue
-            kind = (
-                ReminderSent.Kind.OVERDUE
-                if today > slot.period.due_date
-                else ReminderSent.Kind.DUE_SOON
-            )
+            kind = ReminderSent.Kind.OVERDUE if state.is_overdue else ReminderSent.Kind.DUE_SOON
             if (slot.pathway.pk, slot.period.pk, kind) not in sent:
                 reminders.append(Reminder(slot=slot, kind=kind))
     return reminders

@@ -14,6 +14,7 @@ from pathways.models import Pathway
 from reports.models import (
     Return,
 )
+from reports.state import ReturnState, state_of
 
 
 @dataclass
@@ -27,24 +28,17 @@ class Slot:
     today: date
 
     @property
-    def state(self) -> str:
+    def status(self) -> str:
+        """The return's status, or "not_started" when there is none."""
         return "not_started" if self.ret is None else self.ret.status
 
     @property
-    def is_overdue(self) -> bool:
-        return self.state in ("not_started", "draft") and self.today > self.period.due_date
-
-    @property
-    def is_late(self) -> bool:
-        return self.is_overdue or bool(self.ret and self.ret.is_late)
+    def state(self) -> ReturnState:
+        return state_of(self.ret, self.period, self.today)
 
     @property
     def needs_provider(self) -> bool:
-        return self.state in ("not_started", "draft", "queried")
-
-    @property
-    def state_label(self) -> str:
-        return "Not started" if self.ret is None else self.ret.get_status_display()
+        return self.status in ("not_started", "draft", "queried")
 
 
 def return_slots(
@@ -103,9 +97,14 @@ def returns_due_for(user: User, contracts: Iterable[Contract], today: date) -> l
     return slots
 
 
-def returns_to_review(contracts: Iterable[Contract]) -> list[Return]:
-    return list(
+def returns_to_review(contracts: Iterable[Contract], today: date) -> list[Slot]:
+    """Submitted returns waiting for a commissioner, longest waiting first."""
+    returns = (
         Return.objects.filter(pathway__contract__in=list(contracts), status=Return.Status.SUBMITTED)
         .select_related("pathway__contract", "period", "submitted_by")
         .order_by("submitted_at")
     )
+    return [
+        Slot(contract=r.pathway.contract, pathway=r.pathway, period=r.period, ret=r, today=today)
+        for r in returns
+    ]

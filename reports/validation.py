@@ -3,11 +3,14 @@
 Pure: no Django, no database. Every input is addressed by a field name (``SPA-01__numerator``),
 shared by the browser form (where it becomes the element id ``id_SPA-01__numerator``) and the
 Excel template (where it maps to a sheet and cell), so a problem can point at what to fix.
-Messages are plain English and say what to do.
+Messages are plain English and say what to do. Each problem also says what kind of problem it
+is (``Kind``); whatever the code does about a problem (which box it opens, how it is listed)
+hangs on that kind, never on the message's wording.
 """
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -53,6 +56,7 @@ EVIDENCE_MESSAGE = "Describe the evidence or attach a document"
 PD_REASON_MESSAGE = "Say why the personal data is needed"
 CHANGE_REASON_MESSAGE = "Say why you are changing figures that were already submitted"
 PD_HINT = "tick the box below and say why it is needed"
+PERSONAL_DATA_MESSAGE = "This looks like it contains {found}. Remove it, or {hint}"
 CASES_MESSAGE = "An average needs at least 1 case. Enter how many cases the average is over"
 
 
@@ -147,11 +151,39 @@ class FigureValues:
     pd_reason: str = ""
 
 
+class Kind(enum.StrEnum):
+    """What kind of problem a Problem is. Decisions test this, never the message."""
+
+    REQUIRED = "required"  # a figure, or the evidence, a submission needs is blank
+    NOT_A_NUMBER = "not_a_number"  # typed text that is not a number of the asked shape
+    NOT_YES_OR_NO = "not_yes_or_no"  # a tick that reads as neither yes nor no
+    OUT_OF_RANGE = "out_of_range"  # too large, or an average over no cases
+    TOO_LONG = "too_long"  # free text over TEXT_LIMIT
+    NUMERATOR_OVER_DENOMINATOR = "numerator_over_denominator"
+    BREAKDOWN_TOTAL = "breakdown_total"  # categories do not add up to the stated total
+    CONSENT_NEEDED = "consent_needed"  # evidence without the consent tick
+    PERSONAL_DATA = "personal_data"  # personal data found, neither removed nor confirmed
+    PERSONAL_DATA_REASON = "personal_data_reason"  # confirmed without saying why
+    EXPLANATION_NEEDED = "explanation_needed"  # a figure moved too far, unexplained
+    CHANGE_REASON_NEEDED = "change_reason_needed"  # submitted figures changed without a reason
+    ANSWER_NEEDED = "answer_needed"  # a query not yet answered
+    COMMENT_NEEDED = "comment_needed"  # a query with nothing said
+    NOT_IN_RETURN = "not_in_return"  # a KPI that is not this return's
+    NOTHING_ENTERED = "nothing_entered"  # submitting a return never saved
+
+    @property
+    def names_its_field(self) -> bool:
+        """The message starts with the field's own label ("Numerator (34) is larger than
+        denominator (30)"), so a list of problems need not name the field twice."""
+        return self is Kind.NUMERATOR_OVER_DENOMINATOR
+
+
 @dataclass(frozen=True)
 class Problem:
     field: str
     message: str
     code: str = ""  # the KPI's code, or "" for the return as a whole
+    kind: Kind = field(kw_only=True)
 
     def __str__(self):
         return f"{self.code}: {self.message}" if self.code else self.message
@@ -170,8 +202,9 @@ class Parsed:
 
 
 class InvalidInput(Exception):
-    def __init__(self, message: str):
+    def __init__(self, message: str, kind: Kind = Kind.NOT_A_NUMBER):
         self.message = message
+        self.kind = kind
 
 
 def _clean_number(text: str, *, allow_pound: bool) -> str:
@@ -190,7 +223,7 @@ def parse_whole(text: str) -> int | None:
         raise InvalidInput(WHOLE_MESSAGE)
     number = int(Decimal(cleaned))
     if number > LARGEST:
-        raise InvalidInput(TOO_LARGE_MESSAGE)
+        raise InvalidInput(TOO_LARGE_MESSAGE, Kind.OUT_OF_RANGE)
     return number
 
 
@@ -212,7 +245,7 @@ def _parse_decimal(text: str, *, pounds: bool) -> Decimal | None:
             else "Enter a number with no more than 2 decimal places"
         )
     if number > LARGEST:
-        raise InvalidInput(TOO_LARGE_MESSAGE)
+        raise InvalidInput(TOO_LARGE_MESSAGE, Kind.OUT_OF_RANGE)
     return number.quantize(Decimal("0.01")) if number != number.to_integral() else number
 
 
@@ -230,7 +263,7 @@ def parse_tick(value) -> bool:
         return True
     if text in _FALSE or value is False:
         return False
-    raise InvalidInput("Enter Yes or No")
+    raise InvalidInput("Enter Yes or No", Kind.NOT_YES_OR_NO)
 
 
 def _text(raw: Mapping[str, object], name: str) -> str:
@@ -243,7 +276,7 @@ def _long_text(raw: Mapping[str, object], name: str, code: str, problems: list[P
     longer than TEXT_LIMIT."""
     text = _text(raw, name)
     if len(text) > TEXT_LIMIT:
-        problems.append(Problem(name, too_long_message(len(text)), code))
+        problems.append(Problem(name, too_long_message(len(text)), code, kind=Kind.TOO_LONG))
     return text
 
 
@@ -276,17 +309,21 @@ def _personal_data_problems(
             problems.append(
                 Problem(
                     name,
-                    f"This looks like it contains {personal_data.describe(findings)}. "
-                    f"Remove it, or {hint}",
+                    PERSONAL_DATA_MESSAGE.format(found=personal_data.describe(findings), hint=hint),
                     code,
+                    kind=Kind.PERSONAL_DATA,
                 )
             )
     if not found:
         return "", []
     if confirmed and not reason:
-        problems.append(Problem(reason_field, PD_REASON_MESSAGE, code))
+        problems.append(
+            Problem(reason_field, PD_REASON_MESSAGE, code, kind=Kind.PERSONAL_DATA_REASON)
+        )
     if len(reason) > TEXT_LIMIT:
-        problems.append(Problem(reason_field, too_long_message(len(reason)), code))
+        problems.append(
+            Problem(reason_field, too_long_message(len(reason)), code, kind=Kind.TOO_LONG)
+        )
     return (reason or stored_reason), problems
 
 
@@ -319,7 +356,7 @@ def parse_return(
                 else:
                     parsed[part.key] = _PARSERS[part.kind](raw.get(name) or "")
             except InvalidInput as invalid:
-                problems.append(Problem(name, invalid.message, spec.code))
+                problems.append(Problem(name, invalid.message, spec.code, kind=invalid.kind))
                 parsed[part.key] = None
         values.explanation = _long_text(raw, spec.field("explanation"), spec.code, problems)
         values.narrative = parsed.get("narrative") or ""
@@ -346,6 +383,7 @@ def parse_return(
                     f"Numerator ({values.numerator:,}) is larger than denominator "
                     f"({values.denominator:,})",
                     spec.code,
+                    kind=Kind.NUMERATOR_OVER_DENOMINATOR,
                 )
             )
         values.pd_reason, pd_problems = _personal_data_problems(
@@ -449,13 +487,21 @@ def check_submission(
 
         def need(part: str, message: str, value, spec=spec) -> None:
             if value is None:
-                problems.append(Problem(spec.field(part), message, spec.code))
+                problems.append(Problem(spec.field(part), message, spec.code, kind=Kind.REQUIRED))
 
         if spec.measure == EVIDENCE:
             if not values.narrative and not attachments.get(spec.code):
-                problems.append(Problem(spec.field("narrative"), EVIDENCE_MESSAGE, spec.code))
+                problems.append(
+                    Problem(
+                        spec.field("narrative"), EVIDENCE_MESSAGE, spec.code, kind=Kind.REQUIRED
+                    )
+                )
             if not values.consent:
-                problems.append(Problem(spec.field("consent"), CONSENT_MESSAGE, spec.code))
+                problems.append(
+                    Problem(
+                        spec.field("consent"), CONSENT_MESSAGE, spec.code, kind=Kind.CONSENT_NEEDED
+                    )
+                )
             continue
         if spec.monthly:
             for i, (label, month) in enumerate(zip(spec.months, values.months, strict=True), 1):
@@ -467,7 +513,9 @@ def check_submission(
             need("value", "Enter the average", values.value)
             need("cases", "Enter the number of cases the average is over", values.cases)
             if values.cases == 0 and values.value:
-                problems.append(Problem(spec.field("cases"), CASES_MESSAGE, spec.code))
+                problems.append(
+                    Problem(spec.field("cases"), CASES_MESSAGE, spec.code, kind=Kind.OUT_OF_RANGE)
+                )
         elif spec.measure == BREAKDOWN:
             for key, name in spec.categories:
                 need(f"cat_{key}", f"Enter the number for {name}", values.categories.get(key))
@@ -486,6 +534,7 @@ def check_submission(
                         spec.field("total"),
                         f"Categories add up to {sum(counts):,} but the total is {values.total:,}",
                         spec.code,
+                        kind=Kind.BREAKDOWN_TOTAL,
                     )
                 )
         elif spec.measure == MONEY:
@@ -509,6 +558,7 @@ def check_submission(
                     spec.field("explanation"),
                     f"This figure {change}. Explain why before submitting",
                     spec.code,
+                    kind=Kind.EXPLANATION_NEEDED,
                 )
             )
     return problems

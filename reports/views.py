@@ -17,20 +17,12 @@ from contracts.access import can_review, get_contract_for_user
 from kpis.models import Kpi, Measure
 from pathways.access import can_submit, pathways_for, require_submitter
 from psis import exports
+from reports import contents as return_data
 from reports import history, round_trip, schedule, validation, workflow
 from reports.access import get_return_for_reviewer, get_return_for_submitter, get_return_for_user
-from reports.contents import (
-    Contents,
-    describe_figure,
-    figure_values,
-    kpis_due,
-    previous_figures,
-    return_contents,
-    stored_raw,
-    target_text,
-)
 from reports.forms import AcceptForm, ExcelUploadForm, QueryForm, ReturnForm
 from reports.models import Attachment, Return, ReturnComment
+from reports.state import state_of
 from reports.validation import FigureValues, KpiSpec
 
 
@@ -106,9 +98,11 @@ class KpiBlock:
         return self.kpi.measure == Measure.EVIDENCE
 
 
-def _blocks(ret: Return, contents: Contents, form: ReturnForm | None, comments) -> list[KpiBlock]:
+def _blocks(
+    ret: Return, contents: return_data.Contents, form: ReturnForm | None, comments
+) -> list[KpiBlock]:
     kpis, specs, values, figures = contents.kpis, contents.specs, contents.values, contents.figures
-    previous = previous_figures(ret.pathway, ret.period, kpis)
+    previous = return_data.previous_figures(ret.pathway, ret.period, kpis)
     blocks = []
     for kpi, spec in zip(kpis, specs, strict=True):
         figure = figures.get(kpi.pk)
@@ -117,11 +111,13 @@ def _blocks(ret: Return, contents: Contents, form: ReturnForm | None, comments) 
         block = KpiBlock(
             kpi=kpi,
             spec=spec,
-            target=target_text(kpi, ret.period),
+            target=return_data.target_text(kpi, ret.period),
             last=(
-                describe_figure(kpi, spec, figure_values(spec, before)) if before else "No figure"
+                return_data.describe_figure(kpi, spec, return_data.figure_values(spec, before))
+                if before
+                else "No figure"
             ),
-            shown=describe_figure(kpi, spec, value),
+            shown=return_data.describe_figure(kpi, spec, value),
             values=value,
             attachments=list(figure.attachments.all()) if figure else [],
             queries=[c for c in comments if c.kpi_id == kpi.pk],
@@ -147,10 +143,9 @@ def _blocks(ret: Return, contents: Contents, form: ReturnForm | None, comments) 
                 or block.pd_confirm.value()
                 or value.pd_reason
                 or any(
-                    "personal data" in str(e) or "looks like" in str(e)
+                    validation.Kind.PERSONAL_DATA in form.kinds(f.name)
                     for f in [*block.fields, *block.evidence_fields, block.explanation]
                     if f is not None
-                    for e in f.errors
                 )
             )
         blocks.append(block)
@@ -181,9 +176,9 @@ def _running_total(spec: KpiSpec, values: FigureValues, form) -> str:
     return text + f" but the total is {total:,}."
 
 
-def _form(ret: Return, contents: Contents, data=None, files=None) -> ReturnForm:
+def _form(ret: Return, contents: return_data.Contents, data=None, files=None) -> ReturnForm:
     specs = contents.specs
-    initial = {"version": ret.version, **stored_raw(ret, specs, contents.values)}
+    initial = {"version": ret.version, **return_data.stored_raw(ret, specs, contents.values)}
     if ret.pk:
         for code, reason in contents.pd_reasons.items():
             if code == validation.COMMENTARY:
@@ -230,17 +225,17 @@ def _page(
 ):
     """The return page: the form when the user may edit it, otherwise the figures read-only.
 
-    ``contents``: ``return_contents(ret)`` if the caller has read it already.
+    ``contents``: ``return_data.return_contents(ret)`` if the caller has read it already.
     """
     if contents is None:
-        contents = return_contents(ret)
+        contents = return_data.return_contents(ret)
     comments = _comments(ret)
     editable = form is not None
     commentary_pd_open = False
     if form is not None:
         commentary_pd_open = bool(
             form[validation.COMMENTARY_PD_CONFIRM].value()
-            or form.errors.get(validation.COMMENTARY)
+            or validation.Kind.PERSONAL_DATA in form.kinds(validation.COMMENTARY)
             or form.errors.get(validation.COMMENTARY_PD_REASON)
         )
     context = {
@@ -249,7 +244,7 @@ def _page(
         "pathway": ret.pathway,
         "period": ret.period,
         "today": timezone.localdate(),
-        "overdue": ret.period.due_date < timezone.localdate() and ret.submitted_at is None,
+        "state": state_of(ret, ret.period, timezone.localdate()),
         "blocks": _blocks(ret, contents, form, comments),
         "comments": comments,
         "form": form,
@@ -276,7 +271,7 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
     ret = get_return_for_user(request.user, reference, pathway, quarter)
     may_submit = can_submit(request.user, ret.pathway)
     if request.method == "GET":
-        contents = return_contents(ret)
+        contents = return_data.return_contents(ret)
         form = _form(ret, contents) if may_submit and not ret.is_locked else None
         return _page(request, ret, contents=contents, form=form)
     require_submitter(request.user, ret.pathway)
@@ -291,7 +286,7 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
             ),
         )
         return redirect(_url(ret))
-    contents = return_contents(ret)
+    contents = return_data.return_contents(ret)
     form = _form(ret, contents, request.POST, request.FILES)
     submitting = request.POST.get("action") == "submit"
     if not form.is_valid():
@@ -320,7 +315,7 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
             messages.info(request, _locked_meanwhile(fresh, repeat=repeat))
             return redirect(_url(fresh))
         if not repeat:
-            contents = return_contents(fresh)
+            contents = return_data.return_contents(fresh)
             form = _form(fresh, contents, _with_version(request.POST, fresh.version), request.FILES)
             form.is_valid()
             messages.error(request, str(stale))
@@ -346,7 +341,7 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
         return redirect(_url(saved))
     except workflow.ReturnInvalid as invalid:
         fresh = get_return_for_user(request.user, reference, pathway, quarter)
-        contents = return_contents(fresh)
+        contents = return_data.return_contents(fresh)
         form = _form(fresh, contents, _with_version(request.POST, fresh.version))
         form.is_valid()
         for problem in invalid.problems:
@@ -388,7 +383,7 @@ def _with_version(data, version: int):
 @require_http_methods(["GET", "POST"])
 def return_review(request: HttpRequest, reference: str, pathway: str, quarter: str):
     ret = get_return_for_reviewer(request.user, reference, pathway, quarter)
-    kpis = kpis_due(ret.pathway, ret.period) if ret.pk else []
+    kpis = return_data.kpis_due(ret.pathway, ret.period) if ret.pk else []
     evidence = [k for k in kpis if k.measure == Measure.EVIDENCE]
     query_form = QueryForm(kpis=kpis, prefix="query")
     accept_form = AcceptForm(evidence_kpis=evidence, prefix="accept")

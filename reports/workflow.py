@@ -19,7 +19,6 @@ from contracts.access import can_review
 from contracts.models import User
 from kpis.models import Kpi, Measure
 from pathways.access import can_submit
-from psis import periods
 from reports import validation
 from reports.contents import (
     ANSWER_FIELD,
@@ -36,7 +35,8 @@ from reports.models import (
     Return,
     ReturnComment,
 )
-from reports.validation import FigureValues, KpiSpec, Parsed, Problem
+from reports.state import submitted_late
+from reports.validation import FigureValues, Kind, KpiSpec, Parsed, Problem
 
 
 class ReturnError(Exception):
@@ -262,7 +262,13 @@ def return_save_draft(
             or (uploads.add or list(uploads.remove))
         ) and not data.change_reason:
             raise ReturnInvalid(
-                [Problem(validation.CHANGE_REASON, validation.CHANGE_REASON_MESSAGE)]
+                [
+                    Problem(
+                        validation.CHANGE_REASON,
+                        validation.CHANGE_REASON_MESSAGE,
+                        kind=Kind.CHANGE_REASON_NEEDED,
+                    )
+                ]
             )
         if data.change_reason:
             reason = data.change_reason
@@ -321,7 +327,15 @@ def return_submit(*, ret: Return, user: User, now=None) -> Return:
     """Submit once: lock, check everything, record when, who and whether it was late."""
     _require_submitter(user, ret)
     if ret.pk is None:
-        raise ReturnInvalid([Problem("", "Enter the return's figures before submitting it")])
+        raise ReturnInvalid(
+            [
+                Problem(
+                    "",
+                    "Enter the return's figures before submitting it",
+                    kind=Kind.NOTHING_ENTERED,
+                )
+            ]
+        )
     current = _lock(ret)
     if current.is_locked:
         raise ReturnLocked(
@@ -335,7 +349,7 @@ def return_submit(*, ret: Return, user: User, now=None) -> Return:
     now = now or timezone.now()
     resubmission = current.status == Return.Status.QUERIED
     if not resubmission:
-        current.is_late = periods.is_late(timezone.localdate(now), current.period.due_date)
+        current.is_late = submitted_late(timezone.localdate(now), current.period.due_date)
     current.status = Return.Status.SUBMITTED
     current.submitted_at = now
     current.submitted_by = user
@@ -378,7 +392,9 @@ def return_query(*, ret: Return, user: User, comment: str, kpi: Kpi | None = Non
     _require_reviewer(user, ret)
     comment = comment.strip()
     if not comment:
-        raise ReturnInvalid([Problem("comment", "Say what the provider needs to look at")])
+        raise ReturnInvalid(
+            [Problem("comment", "Say what the provider needs to look at", kind=Kind.COMMENT_NEEDED)]
+        )
     current = _lock(ret)
     if current.status != Return.Status.SUBMITTED:
         raise ReturnLocked(
@@ -386,7 +402,9 @@ def return_query(*, ret: Return, user: User, comment: str, kpi: Kpi | None = Non
             f"{current.get_status_display().lower()}."
         )
     if kpi is not None and kpi.pathway_id != current.pathway_id:
-        raise ReturnInvalid([Problem("kpi", "Choose a KPI of this return")])
+        raise ReturnInvalid(
+            [Problem("kpi", "Choose a KPI of this return", kind=Kind.NOT_IN_RETURN)]
+        )
     current.status = Return.Status.QUERIED
     current.reviewed_at = timezone.now()
     current.reviewed_by = user
@@ -404,7 +422,9 @@ def return_answer(*, ret: Return, user: User, text: str) -> ReturnComment:
     _require_submitter(user, ret)
     text = text.strip()
     if not text:
-        raise ReturnInvalid([Problem(ANSWER_FIELD, "Write your answer to the query")])
+        raise ReturnInvalid(
+            [Problem(ANSWER_FIELD, "Write your answer to the query", kind=Kind.ANSWER_NEEDED)]
+        )
     current = _lock(ret)
     if current.status != Return.Status.QUERIED:
         raise ReturnLocked("Only a queried return can be answered.")

@@ -481,8 +481,8 @@ def test_contract_results_counts_exceptions_and_returns(cast):
     assert res.rag_counts["overall"]["red"] == 1
     assert {r.kpi.code for r in res.exceptions} >= {"SPA-01", "AC-01"}
     spa, ac = res.returns
-    assert spa.status == "accepted" and not spa.is_overdue
-    assert ac.status == "not_started" and ac.is_overdue
+    assert spa.status == "accepted" and not spa.state.is_overdue
+    assert ac.status == "not_started" and ac.state.is_overdue
 
 
 def test_cross_cutting_pathway_comes_first(cast):

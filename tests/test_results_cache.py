@@ -45,7 +45,7 @@ def _seen(res) -> list:
             r.categories,
         )
         for r in res.results
-    ] + [(s.pathway.code, s.status, s.is_overdue) for s in res.returns]
+    ] + [(s.pathway.code, s.status, s.state.is_overdue) for s in res.returns]
 
 
 @pytest.fixture
@@ -201,8 +201,8 @@ def test_a_new_day_gives_fresh_results(figures):
     due = period(figures, 1, 3).due_date
     before = _cached(figures, 1, 3, today=due - timedelta(days=1))
     after = _cached(figures, 1, 3, today=due + timedelta(days=1))
-    assert [s.is_overdue for s in before.returns] == [False, False]
-    assert [s.is_overdue for s in after.returns] == [True, True]
+    assert [s.state.is_overdue for s in before.returns] == [False, False]
+    assert [s.state.is_overdue for s in after.returns] == [True, True]
 
 
 def test_a_moved_due_date_gives_fresh_results(figures):
@@ -212,8 +212,8 @@ def test_a_moved_due_date_gives_fresh_results(figures):
     p.due_date = p.due_date + timedelta(days=7)
     p.save()
     after = _cached(figures, 1, 3, today=today)
-    assert [s.is_overdue for s in before.returns] == [True, True]
-    assert [s.is_overdue for s in after.returns] == [False, False]
+    assert [s.state.is_overdue for s in before.returns] == [True, True]
+    assert [s.state.is_overdue for s in after.returns] == [False, False]
 
 
 def test_a_draft_saved_after_the_quarter_read_keeps_the_cached_results(figures):

@@ -76,8 +76,9 @@ def test_provider_home_lists_returns_due_with_dates_and_states(cast, monkeypatch
     assert rows.count("<tr>") == 6  # header + 5 returns
     assert "(2023/24 Q1)" in rows and "(2022/23 Q3)" in rows
     cells = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", rows))
-    for state in ["Accepted", "Submitted Late", "Queried", "Draft Late", "Not started Late"]:
+    for state in ["Accepted", "Submitted late", "Queried", "Overdue (draft)"]:
         assert state in cells, state
+    assert '<span class="badge text-bg-danger">Overdue</span>' in rows  # AC Y1Q1, not started
     assert "23/01/2023" in rows  # due dates, UK style
     assert 'href="/contracts/PSIS/returns/AC/Y1Q1/">Start' in rows
     assert 'href="/contracts/PSIS/returns/AC/Y1Q2/">Continue' in rows
@@ -87,7 +88,8 @@ def test_provider_home_lists_returns_due_with_dates_and_states(cast, monkeypatch
 def test_not_yet_due_is_not_late(cast, monkeypatch):
     text = page(cast.lead, monkeypatch, date(2023, 1, 20))
     rows = text[text.index("Quarterly returns due") :]
-    assert rows.count("Not started") == 2 and "Late" not in rows
+    assert rows.count("<td>Due</td>") == 2  # the quarter has ended; the due date has not passed
+    assert "Overdue" not in rows and "Submitted late" not in rows
 
 
 def test_a_partner_sees_only_its_own_pathways_returns(cast, monkeypatch):

@@ -302,4 +302,7 @@ def test_headline_of_each_shape():
 
 
 def test_problems_read_with_their_kpi_code():
-    assert str(v.Problem("C-1__value", "Enter the number", "C-1")) == "C-1: Enter the number"
+    assert (
+        str(v.Problem("C-1__value", "Enter the number", "C-1", kind=v.Kind.REQUIRED))
+        == "C-1: Enter the number"
+    )

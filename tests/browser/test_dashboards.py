@@ -23,7 +23,7 @@ def test_commissioner_reviews_the_dashboards(page, live_server, transactional_db
     matrix = page.locator("table.rag-matrix")
     expect(matrix.get_by_role("columnheader", name="Missing")).to_be_visible()
     expect(matrix.get_by_role("row", name=re.compile("Dementia Respite"))).to_contain_text(
-        "Not started"
+        "Overdue"  # not started, and its due date has passed
     )
     expect(
         page.get_by_role("heading", name=re.compile("What changed since Year 2 Q3"))

@@ -14,7 +14,6 @@ from psis.periods import (
     financial_quarter,
     financial_year_label,
     initial_term_end,
-    is_late,
     parse_quarter_label,
     quarter_by_index,
     quarter_by_number,
@@ -492,18 +491,6 @@ def test_due_date_with_many_working_days_still_knows_later_holidays():
     q = quarter_by_number(PSIS, 1, 1)
     holidays = england_bank_holidays(range(2022, 2026))
     assert due_date(q, working_days=300) == add_working_days(q.end, 300, holidays)
-
-
-@pytest.mark.parametrize(
-    ("submitted_on", "late"),
-    [
-        (date(2023, 1, 22), False),
-        (date(2023, 1, 23), False),
-        (date(2023, 1, 24), True),
-    ],
-)
-def test_is_late_only_after_the_due_date(submitted_on, late):
-    assert is_late(submitted_on, date(2023, 1, 23)) is late
 
 
 # --- weeks ---------------------------------------------------------------------------------
