@@ -44,13 +44,9 @@ def _period(
             raise Http404("This contract has no reporting quarters yet.")
         return period
     try:
-        quarter = contract.parse_quarter(label)
-    except ValueError as exc:
-        raise Http404(str(exc)) from exc
-    for period in all_periods:
-        if (period.year, period.quarter) == (quarter.year, quarter.quarter):
-            return period
-    raise Http404("That quarter is outside the contract.")
+        return ReportingPeriod.objects.by_label(contract, label, among=all_periods)
+    except ReportingPeriod.DoesNotExist as exc:
+        raise Http404(str(exc)) from None
 
 
 def _oba(request: HttpRequest) -> str | None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from contracts.access import can_review, get_contract_for_user
+from contracts.models import ReportingPeriod
 from kpis.models import Kpi, Measure
 from pathways.access import can_submit, pathways_for, require_submitter
 from psis import exports
@@ -42,8 +43,12 @@ def return_list(request: HttpRequest, reference: str) -> HttpResponse:
     all_periods = list(contract.periods.filter(start__lte=today).order_by("-start"))
     if not all_periods:
         all_periods = list(contract.periods.order_by("start")[:1])
-    chosen = request.GET.get("quarter")
-    period = next((p for p in all_periods if p.short_label == chosen), None)
+    try:
+        period = ReportingPeriod.objects.by_label(
+            contract, request.GET.get("quarter", ""), among=all_periods
+        )
+    except ReportingPeriod.DoesNotExist:
+        period = None
     if period is None:
         ended = [p for p in all_periods if p.end < today]
         period = ended[0] if ended else (all_periods[0] if all_periods else None)
