@@ -30,7 +30,7 @@ return is *awaiting*: ``rag`` is ``Rag.NOT_DUE`` with ``awaiting=True`` and ``ra
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
@@ -207,37 +207,6 @@ def contract_periods(contract: Contract) -> list[ReportingPeriod]:
     for period in found:
         period.contract = contract  # already in hand: no query to fetch it again
     return found
-
-
-def latest_due_period(
-    periods_: Sequence[ReportingPeriod], today: date | None = None
-) -> ReportingPeriod | None:
-    """The latest quarter whose return due date has passed (else the first quarter)."""
-    today = today or timezone.localdate()
-    passed = [p for p in periods_ if p.due_date < today]
-    if passed:
-        return passed[-1]
-    return periods_[0] if periods_ else None
-
-
-def default_period(
-    contract: Contract, periods_: Sequence[ReportingPeriod], today: date | None = None
-) -> ReportingPeriod | None:
-    """The quarter a dashboard opens on: the latest one past its due date with any return.
-
-    A quarter past its due date in which no return has even been started would show nothing
-    but "missing"; the dashboards say separately that such quarters are overdue.
-    """
-    today = today or timezone.localdate()
-    # Query: the latest quarter past its due date in which any return exists.
-    latest = (
-        Return.objects.filter(pathway__contract=contract, period__due_date__lt=today)
-        .order_by("-period__start")
-        .values_list("period_id", flat=True)
-        .first()
-    )
-    chosen = next((p for p in periods_ if p.pk == latest), None)
-    return chosen or latest_due_period(periods_, today)
 
 
 def _kpis(contract: Contract, pathway_ids: list[int], oba_class: str | None) -> list[Kpi]:

@@ -19,7 +19,7 @@ from kpis.models import Kpi, Measure
 from pathways.access import can_submit, pathways_for, require_submitter
 from psis import exports
 from reports import contents as held
-from reports import history, round_trip, schedule, validation, workflow
+from reports import history, quarters, round_trip, schedule, validation, workflow
 from reports.access import get_return_for_reviewer, get_return_for_submitter, get_return_for_user
 from reports.forms import AcceptForm, ExcelUploadForm, QueryForm, ReturnForm
 from reports.models import Attachment, Return, ReturnComment
@@ -49,10 +49,7 @@ def return_list(request: HttpRequest, reference: str) -> HttpResponse:
             contract, request.GET.get("quarter", ""), among=all_periods
         )
     except ReportingPeriod.DoesNotExist:
-        period = None
-    if period is None:
-        ended = [p for p in all_periods if p.end < today]
-        period = ended[0] if ended else (all_periods[0] if all_periods else None)
+        period = quarters.for_return_list(all_periods[::-1], today)
     pathways = list(pathways_for(request.user, contract).select_related("provider"))
     slots = (
         schedule.return_slots(pathways=pathways, periods_=[period], today=today) if period else []
