@@ -4,7 +4,8 @@ The rules live in ``psis.rag``, ``psis.targets`` and ``psis.periods``; this modu
 figures in a fixed handful of queries, lets pandas add them up (exactly, in whole pence), and
 hands back plain dataclasses. Nothing here is computed in a template.
 
-How a KPI is judged (its *basis*), where the contract leaves a choice:
+How a KPI is judged (its *basis*, a ``psis.rag.Basis`` decided by ``psis.rag.basis``), where the
+contract leaves a choice:
 
 - a target per year, or per week (pro-rated by the weeks in the period), is judged on the year
   to date against the pro-rata year-to-date target; the quarter alone is shown beside it;
@@ -46,7 +47,7 @@ from kpis.models import Frequency, Kpi, Measure, TargetPeriod, TargetStatus
 from pathways.models import Pathway
 from performance.models import RagOverride
 from psis import periods, rag, targets
-from psis.rag import Judgement, Polarity, Rag, Trend
+from psis.rag import Basis, Judgement, Polarity, Rag, Trend
 from psis.targets import format_number
 from reports.models import BreakdownFigure, Figure, Return
 
@@ -87,7 +88,7 @@ class KpiResult:
     rule_rag: Rag = Rag.NOT_DUE  # the rule's headline RAG, before any override
     rule_explanation: str = ""
     quarter_explanation: str = ""
-    basis: str = "ytd"  # ytd, quarter, months, categories, year, rating, none
+    basis: Basis = Basis.YEAR_TO_DATE
     awaiting: bool = False
     previous_actual: Decimal | None = None
     narrative: str = ""
@@ -126,7 +127,7 @@ class KpiResult:
 
     @property
     def headline_is_ytd(self) -> bool:
-        return self.basis == "ytd"
+        return self.basis == Basis.YEAR_TO_DATE
 
     # Figures as shown on screen and in the pack ("" where there is none).
     @property
@@ -475,24 +476,15 @@ def _quarter_and_ytd(kpi: Kpi, sums: _Sums | None) -> tuple[Decimal | None, Deci
             return amount, ytd, sums.ytd_amount_n
 
 
-def _basis(kpi: Kpi) -> str:
-    if kpi.measure == Measure.EVIDENCE:
-        return "rating"
-    if not kpi.is_rated:
-        return "none"
-    if kpi.frequency == Frequency.ANNUAL:
-        return "year"
-    if kpi.measure in (Measure.PERCENTAGE, Measure.AVERAGE):
-        return "ytd"
-    match kpi.target_period:
-        case TargetPeriod.ANNUAL | TargetPeriod.WEEKLY:
-            return "ytd"
-        case TargetPeriod.MONTHLY if kpi.asks_each_month:
-            return "months"
-        case TargetPeriod.MONTHLY if kpi.measure == Measure.BREAKDOWN and not kpi.has_total:
-            return "categories"
-        case _:
-            return "quarter"
+def _basis(kpi: Kpi) -> Basis:
+    return rag.basis(
+        measure=kpi.measure,
+        frequency=kpi.frequency,
+        target_period=kpi.target_period,
+        rated=kpi.is_rated,
+        asks_each_month=kpi.asks_each_month,
+        has_total=kpi.has_total,
+    )
 
 
 def _shown(kpi: Kpi, value: Decimal | None) -> str:
@@ -645,7 +637,7 @@ def _judge_rule(kpi, period, ctx, figure, sums, actual, ytd, targets_, explain=T
     basis = _basis(kpi)
     polarity = Polarity(kpi.polarity)
     tol = kpi.tolerance
-    if basis == "rating":
+    if basis == Basis.RATING:
         rating = (figure or {}).get("shown_rating")
         if rating:
             text = f"Rated {Rag(rating).word} by the commissioner on review"
@@ -654,7 +646,7 @@ def _judge_rule(kpi, period, ctx, figure, sums, actual, ytd, targets_, explain=T
             text = "Evidence reported; awaiting the commissioner's rating"
             j = Judgement(Rag.EVIDENCE, None, None, None, tol, polarity, text)
         return j, text, j, text, basis
-    if basis == "none" or quarter_t is None:
+    if basis == Basis.NONE or quarter_t is None:
         j = rag.judge(actual, None, polarity=polarity, has_target=False)
         if kpi.target_status == TargetStatus.TO_BE_AGREED:
             why = "target to be agreed with commissioners"
@@ -663,22 +655,22 @@ def _judge_rule(kpi, period, ctx, figure, sums, actual, ytd, targets_, explain=T
         else:
             why = "monitoring only (no target)"
         text = f"{_shown(kpi, actual)} reported; {why}, so not rated"
-        return j, text, j, text, "none"
+        return j, text, j, text, Basis.NONE
     judge = rag.judge
     qj = judge(actual, quarter_t, polarity=polarity, tolerance=tol)
-    if basis == "months":
+    if basis == Basis.EACH_MONTH:
         qj = _months_judgement(kpi, figure, kpi.target_for_year(period.year), tol)
         return qj, qj.explanation, qj, qj.explanation, basis
-    if basis == "categories":
+    if basis == Basis.EACH_CATEGORY:
         counts = ctx.data.categories.get((kpi.pk, period.pk), {})
         qj, text = _categories_judgement(kpi, counts, quarter_t, tol)
         return qj, text, qj, text, basis
-    if basis == "year":
+    if basis == Basis.YEAR:
         text = _sentence(kpi, "Year", qj, how) if explain else ""
         return qj, text, qj, text, basis
     yj = judge(ytd, ytd_t, polarity=polarity, tolerance=tol)
     if not explain:
-        return (yj if basis == "ytd" else qj), "", qj, "", basis
+        return (yj if basis == Basis.YEAR_TO_DATE else qj), "", qj, "", basis
     not_pro_rated = kpi.measure in (Measure.PERCENTAGE, Measure.AVERAGE) or (
         kpi.target_period == TargetPeriod.NONE
     )
@@ -700,7 +692,7 @@ def _judge_rule(kpi, period, ctx, figure, sums, actual, ytd, targets_, explain=T
             f"YTD {_shown(kpi, ytd)} (weighted over {format_number(sums.ytd_cases)} cases)",
             1,
         )
-    if basis == "ytd":
+    if basis == Basis.YEAR_TO_DATE:
         return yj, y_text, qj, q_text, basis
     return qj, f"{q_text}. {y_text}", qj, q_text, basis
 
@@ -713,7 +705,7 @@ class _Rule:
     quarter_rag: Rag
     text: str
     quarter_text: str
-    basis: str
+    basis: Basis
     percent: Decimal | None = None
     awaiting: bool = False
     reported: bool = True
@@ -754,7 +746,7 @@ def _forecast(kpi, period, ytd, annual_t, basis) -> tuple[Decimal | None, Decima
     """Year-end forecast and run-rate still needed, for targets that add up over the year."""
     if (
         ytd is None
-        or basis not in ("ytd", "quarter", "months")
+        or basis not in (Basis.YEAR_TO_DATE, Basis.QUARTER, Basis.EACH_MONTH)
         or annual_t is None
         or not kpi.is_rated
         or kpi.frequency != Frequency.QUARTERLY
@@ -778,7 +770,7 @@ def _result(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> KpiResult:
 
     text = rule.text
     missing_quarters: tuple[str, ...] = ()
-    if rule.reported and rule.basis in ("ytd", "quarter"):
+    if rule.reported and rule.basis in (Basis.YEAR_TO_DATE, Basis.QUARTER):
         missing_quarters = _missing_quarters(kpi, period, ctx, reported)
         if missing_quarters:
             text += f" (not reported in {', '.join(missing_quarters)}, so YTD is partial)"
@@ -802,7 +794,7 @@ def _result(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> KpiResult:
 
     previous = _previous_actual(kpi, period, ctx)
     months: tuple = ()
-    if rule.basis == "months" and figure is not None:
+    if rule.basis == Basis.EACH_MONTH and figure is not None:
         months = tuple(_months(figure))
     categories: tuple = ()
     if kpi.measure == Measure.BREAKDOWN and key in ctx.data.categories:
