@@ -49,15 +49,9 @@ def require_reviewer(user: User, contract: Contract) -> None:
         raise PermissionDenied("Only the contract's commissioners can do this.")
 
 
-def get_period_for_user(user: User, contract: Contract, quarter: str):
+def get_period_for_user(user: User, contract: Contract, quarter: str) -> ReportingPeriod:
     """A reporting period of the contract by its label ("Y1Q1"); 404 if there is none."""
     try:
-        q = contract.parse_quarter(quarter)
-    except ValueError:
-        raise Http404("No such quarter") from None
-    return get_object_or_404(
-        ReportingPeriod.objects.select_related("contract"),
-        contract=contract,
-        year=q.year,
-        quarter=q.quarter,
-    )
+        return ReportingPeriod.objects.select_related("contract").by_label(contract, quarter)
+    except ReportingPeriod.DoesNotExist as exc:
+        raise Http404(str(exc)) from None

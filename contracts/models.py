@@ -177,9 +177,6 @@ class Contract(models.Model):
     def quarter_of(self, day: date) -> periods.Quarter:
         return periods.quarter_of(self.start_date, day)
 
-    def parse_quarter(self, label: str) -> periods.Quarter:
-        return periods.parse_quarter_label(self.start_date, label)
-
 
 class FundingSource(models.Model):
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="funding")
@@ -196,6 +193,32 @@ class FundingSource(models.Model):
         return self.name
 
 
+class ReportingPeriodQuerySet(models.QuerySet):
+    def by_label(self, contract: Contract, label: str, *, among=None) -> "ReportingPeriod":
+        """The contract's quarter that ``label`` names, from a URL, a form or a command line.
+
+        Reads "Y1Q1", "Year 1 Q1", "2022/23 Q3" or "2022-23-Q3" (any case and spacing; see
+        ``psis.periods.parse_quarter_label``). Any other string, and a quarter the contract does
+        not have, raises ``ReportingPeriod.DoesNotExist`` (never anything else), whose message
+        says why. ``among``, the contract's periods already read, is searched instead of
+        querying.
+        """
+        try:
+            quarter = periods.parse_quarter_label(contract.start_date, label)
+        except ValueError as exc:
+            raise self.model.DoesNotExist(str(exc)) from None
+        missing = f"{contract.reference} has no quarter {quarter.label}: it is outside the term."
+        if among is not None:
+            for period in among:
+                if (period.year, period.quarter) == (quarter.year, quarter.quarter):
+                    return period
+            raise self.model.DoesNotExist(missing)
+        try:
+            return self.get(contract=contract, year=quarter.year, quarter=quarter.quarter)
+        except self.model.DoesNotExist:
+            raise self.model.DoesNotExist(missing) from None
+
+
 class ReportingPeriod(models.Model):
     """One contract quarter: the unit a return is made for."""
 
@@ -205,6 +228,8 @@ class ReportingPeriod(models.Model):
     start = models.DateField()
     end = models.DateField()
     due_date = models.DateField()
+
+    objects = ReportingPeriodQuerySet.as_manager()
 
     class Meta:
         ordering = ["contract", "start"]

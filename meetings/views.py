@@ -25,14 +25,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from contracts.access import can_review, get_contract_for_user, require_reviewer
-from contracts.models import ReportingPeriod
 from meetings import tasks
 from meetings.access import get_action_for_user, get_meeting_for_user, get_pack_for_user
 from meetings.forms import ActionForm, GeneratePackForm, MeetingForm
 from meetings.models import Action, Meeting, MeetingPack
-from performance.results import latest_due_period
 from psis import exports
-from reports.models import Return
+from reports import quarters
 
 logger = logging.getLogger(__name__)
 
@@ -47,19 +45,6 @@ def _packs_for(user, contract):
         # Everyone else sees final packs once they are ready to download.
         packs = packs.filter(status=MeetingPack.Status.FINAL, job_status=MeetingPack.JobStatus.DONE)
     return list(packs.order_by("-period__start", "-status", "-requested_at"))
-
-
-def _default_period(contract, begun: list[ReportingPeriod]) -> ReportingPeriod | None:
-    """The latest quarter with a submitted return, else the latest whose returns are due."""
-    submitted = (
-        Return.objects.filter(period__contract=contract)
-        .exclude(status=Return.Status.DRAFT)
-        .order_by("-period__start")
-        .values_list("period_id", flat=True)
-        .first()
-    )
-    chosen = next((p for p in begun if p.pk == submitted), None)
-    return chosen or latest_due_period(list(reversed(begun)))
 
 
 @require_GET
@@ -81,7 +66,8 @@ def meeting_list(request: HttpRequest, reference: str) -> HttpResponse:
     form = None
     if is_reviewer:
         form = GeneratePackForm(contract=contract)
-        default = _default_period(contract, list(form.fields["period"].queryset))
+        begun = list(reversed(form.fields["period"].queryset))
+        default = quarters.for_meeting_pack(contract, begun)
         if default is not None:
             form.fields["period"].initial = default.pk
     context = {

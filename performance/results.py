@@ -4,7 +4,8 @@ The rules live in ``psis.rag``, ``psis.targets`` and ``psis.periods``; this modu
 figures in a fixed handful of queries, lets pandas add them up (exactly, in whole pence), and
 hands back plain dataclasses. Nothing here is computed in a template.
 
-How a KPI is judged (its *basis*), where the contract leaves a choice:
+How a KPI is judged (its *basis*, a ``psis.rag.Basis`` decided by ``psis.rag.basis``), where the
+contract leaves a choice:
 
 - a target per year, or per week (pro-rated by the weeks in the period), is judged on the year
   to date against the pro-rata year-to-date target; the quarter alone is shown beside it;
@@ -30,7 +31,7 @@ return is *awaiting*: ``rag`` is ``Rag.NOT_DUE`` with ``awaiting=True`` and ``ra
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
@@ -46,10 +47,10 @@ from kpis.models import Frequency, Kpi, Measure, TargetPeriod, TargetStatus
 from pathways.models import Pathway
 from performance.models import RagOverride
 from psis import periods, rag, targets
-from psis.rag import Judgement, Polarity, Rag, Trend
+from psis.rag import Basis, Judgement, Polarity, Rag, Trend
 from psis.targets import format_number
 from reports.models import BreakdownFigure, Figure, Return
-from reports.state import ReturnState, is_overdue_on, state_of
+from reports.state import ReturnState, state_of
 
 HISTORY_QUARTERS = 8
 SUBMITTED = (Return.Status.SUBMITTED, Return.Status.QUERIED, Return.Status.ACCEPTED)
@@ -88,7 +89,7 @@ class KpiResult:
     rule_rag: Rag = Rag.NOT_DUE  # the rule's headline RAG, before any override
     rule_explanation: str = ""
     quarter_explanation: str = ""
-    basis: str = "ytd"  # ytd, quarter, months, categories, year, rating, none
+    basis: Basis = Basis.YEAR_TO_DATE
     awaiting: bool = False
     previous_actual: Decimal | None = None
     narrative: str = ""
@@ -127,7 +128,7 @@ class KpiResult:
 
     @property
     def headline_is_ytd(self) -> bool:
-        return self.basis == "ytd"
+        return self.basis == Basis.YEAR_TO_DATE
 
     # Figures as shown on screen and in the pack ("" where there is none).
     @property
@@ -206,37 +207,6 @@ def contract_periods(contract: Contract) -> list[ReportingPeriod]:
     for period in found:
         period.contract = contract  # already in hand: no query to fetch it again
     return found
-
-
-def latest_due_period(
-    periods_: Sequence[ReportingPeriod], today: date | None = None
-) -> ReportingPeriod | None:
-    """The latest quarter whose return due date has passed (else the first quarter)."""
-    today = today or timezone.localdate()
-    passed = [p for p in periods_ if is_overdue_on(today, p.due_date)]
-    if passed:
-        return passed[-1]
-    return periods_[0] if periods_ else None
-
-
-def default_period(
-    contract: Contract, periods_: Sequence[ReportingPeriod], today: date | None = None
-) -> ReportingPeriod | None:
-    """The quarter a dashboard opens on: the latest one past its due date with any return.
-
-    A quarter past its due date in which no return has even been started would show nothing
-    but "missing"; the dashboards say separately that such quarters are overdue.
-    """
-    today = today or timezone.localdate()
-    # Query: the latest quarter past its due date in which any return exists.
-    latest = (
-        Return.objects.filter(pathway__contract=contract, period__due_date__lt=today)
-        .order_by("-period__start")
-        .values_list("period_id", flat=True)
-        .first()
-    )
-    chosen = next((p for p in periods_ if p.pk == latest), None)
-    return chosen or latest_due_period(periods_, today)
 
 
 def _kpis(contract: Contract, pathway_ids: list[int], oba_class: str | None) -> list[Kpi]:
@@ -481,48 +451,47 @@ def _months(figure: dict) -> list[Decimal | None]:
     return [_from_pence(figure[f"month_{i}_pence"]) for i in (1, 2, 3)]
 
 
-def _quarter_and_ytd(kpi: Kpi, sums: _Sums | None) -> tuple[Decimal | None, Decimal | None, int]:
-    """(quarter actual, year-to-date actual, quarters reported so far) from pandas' sums."""
+class _Actuals(NamedTuple):
+    """A KPI's figures in a quarter, from pandas' sums."""
+
+    quarter: Decimal | None
+    ytd: Decimal | None
+    reported: int  # quarters of the contract year so far that reported it
+
+
+def _quarter_and_ytd(kpi: Kpi, sums: _Sums | None) -> _Actuals:
+    """The quarter's actual, the year-to-date actual and the quarters reported so far."""
     if not sums:
-        return None, None, 0
+        return _Actuals(None, None, 0)
     match kpi.measure:
         case Measure.PERCENTAGE:
             num, den = sums.num, sums.den
             actual = None if num is None or not den else Decimal(num) * _HUNDRED / den
             ytd_den = sums.ytd_den
             ytd = Decimal(sums.ytd_num) * _HUNDRED / ytd_den if ytd_den else None
-            return actual, ytd, sums.ytd_num_n
+            return _Actuals(actual, ytd, sums.ytd_num_n)
         case Measure.AVERAGE:
             actual = _from_pence(sums.value)
             cases = sums.ytd_cases
             ytd = _from_pence(sums.ytd_weighted) / cases if cases else None
-            return actual, ytd, sums.ytd_weighted_n
+            return _Actuals(actual, ytd, sums.ytd_weighted_n)
         case Measure.EVIDENCE:
-            return None, None, 0
+            return _Actuals(None, None, 0)
         case _:
             amount = _from_pence(sums.amount)
             ytd = _from_pence(sums.ytd_amount) if sums.ytd_amount_n else None
-            return amount, ytd, sums.ytd_amount_n
+            return _Actuals(amount, ytd, sums.ytd_amount_n)
 
 
-def _basis(kpi: Kpi) -> str:
-    if kpi.measure == Measure.EVIDENCE:
-        return "rating"
-    if not kpi.is_rated:
-        return "none"
-    if kpi.frequency == Frequency.ANNUAL:
-        return "year"
-    if kpi.measure in (Measure.PERCENTAGE, Measure.AVERAGE):
-        return "ytd"
-    match kpi.target_period:
-        case TargetPeriod.ANNUAL | TargetPeriod.WEEKLY:
-            return "ytd"
-        case TargetPeriod.MONTHLY if kpi.asks_each_month:
-            return "months"
-        case TargetPeriod.MONTHLY if kpi.measure == Measure.BREAKDOWN and not kpi.has_total:
-            return "categories"
-        case _:
-            return "quarter"
+def _basis(kpi: Kpi) -> Basis:
+    return rag.basis(
+        measure=kpi.measure,
+        frequency=kpi.frequency,
+        target_period=kpi.target_period,
+        rated=kpi.is_rated,
+        asks_each_month=kpi.asks_each_month,
+        has_total=kpi.has_total,
+    )
 
 
 def _shown(kpi: Kpi, value: Decimal | None) -> str:
@@ -606,13 +575,25 @@ class _Context:
         )
 
 
-def _targets(kpi: Kpi, period: ReportingPeriod, ctx: _Context):
-    """(quarter target, YTD target, annual target, how the YTD target was pro-rated)."""
+class _Targets(NamedTuple):
+    """A KPI's targets in a quarter (None when it has none)."""
+
+    quarter: Decimal | None
+    ytd: Decimal | None
+    annual: Decimal | None
+    how: str  # how the YTD target was pro-rated, in words
+
+
+_NO_TARGETS = _Targets(None, None, None, "")
+
+
+def _targets(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> _Targets:
+    """The quarter, year-to-date and annual targets, and how the YTD target was pro-rated."""
     if not kpi.is_rated:
-        return None, None, None, ""
+        return _NO_TARGETS
     value = kpi.target_for_year(period.year)
     if value is None:
-        return None, None, None, ""
+        return _NO_TARGETS
     tp = targets.TargetPeriod(kpi.target_period)
     weeks_q, weeks_ytd, weeks_year = ctx.weeks(period)
     annual = targets.annual_equivalent(value, tp, weeks_in_year=weeks_year)
@@ -620,13 +601,13 @@ def _targets(kpi: Kpi, period: ReportingPeriod, ctx: _Context):
         year = targets.ytd_target(value, tp, quarters=4, weeks=weeks_year)
         whole_year = tp in (targets.TargetPeriod.ANNUAL, targets.TargetPeriod.NONE)
         how = "" if whole_year else targets.explain_ytd(value, tp, 4, weeks=weeks_year)
-        return year, year, annual, how
+        return _Targets(year, year, annual, how)
     quarter = targets.quarter_target(value, tp, weeks=weeks_q)
     ytd = targets.ytd_target(value, tp, quarters=period.quarter, weeks=weeks_ytd)
     how = targets.explain_ytd(value, tp, period.quarter, weeks=weeks_ytd)
     if tp == targets.TargetPeriod.ANNUAL:
         how = f"annual {format_number(value)} × {3 * period.quarter}/12"
-    return quarter, ytd, annual, how
+    return _Targets(quarter, ytd, annual, how)
 
 
 def _months_judgement(kpi: Kpi, figure: dict | None, target: Decimal, tol) -> Judgement:
@@ -666,16 +647,53 @@ def _categories_judgement(
     )
 
 
-def _judge_rule(kpi, period, ctx, figure, sums, actual, ytd, targets_, explain=True):
-    """(headline judgement, headline text, quarter judgement, quarter text, basis).
+@dataclass(frozen=True)
+class _Inputs:
+    """What the rule judges a KPI in a quarter on."""
+
+    kpi: Kpi
+    period: ReportingPeriod
+    figure: dict | None  # the shown figure's values, if any
+    sums: _Sums | None
+    actuals: _Actuals
+    targets: _Targets
+
+
+def _inputs(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> _Inputs:
+    key = (kpi.pk, period.pk)
+    sums = ctx.data.sums.get(key)
+    return _Inputs(
+        kpi=kpi,
+        period=period,
+        figure=ctx.data.figures.get(key),
+        sums=sums,
+        actuals=_quarter_and_ytd(kpi, sums),
+        targets=_targets(kpi, period, ctx),
+    )
+
+
+class _Judged(NamedTuple):
+    """The rule's judgements of a reported KPI, and the sentences saying them."""
+
+    headline: Judgement
+    text: str
+    quarter: Judgement
+    quarter_text: str
+    basis: Basis
+
+
+def _judge_rule(inputs: _Inputs, ctx: _Context, explain: bool = True) -> _Judged:
+    """The headline and quarter judgements of a KPI with a figure, and what they were judged on.
 
     ``explain=False`` skips writing the sentences (for the previous quarter's RAG).
     """
-    quarter_t, ytd_t, _, how = targets_
+    kpi, period, figure, sums = inputs.kpi, inputs.period, inputs.figure, inputs.sums
+    actual, ytd = inputs.actuals.quarter, inputs.actuals.ytd
+    quarter_t, ytd_t, how = inputs.targets.quarter, inputs.targets.ytd, inputs.targets.how
     basis = _basis(kpi)
     polarity = Polarity(kpi.polarity)
     tol = kpi.tolerance
-    if basis == "rating":
+    if basis == Basis.RATING:
         rating = (figure or {}).get("shown_rating")
         if rating:
             text = f"Rated {Rag(rating).word} by the commissioner on review"
@@ -683,8 +701,8 @@ def _judge_rule(kpi, period, ctx, figure, sums, actual, ytd, targets_, explain=T
         else:
             text = "Evidence reported; awaiting the commissioner's rating"
             j = Judgement(Rag.EVIDENCE, None, None, None, tol, polarity, text)
-        return j, text, j, text, basis
-    if basis == "none" or quarter_t is None:
+        return _Judged(j, text, j, text, basis)
+    if basis == Basis.NONE or quarter_t is None:
         j = rag.judge(actual, None, polarity=polarity, has_target=False)
         if kpi.target_status == TargetStatus.TO_BE_AGREED:
             why = "target to be agreed with commissioners"
@@ -693,22 +711,22 @@ def _judge_rule(kpi, period, ctx, figure, sums, actual, ytd, targets_, explain=T
         else:
             why = "monitoring only (no target)"
         text = f"{_shown(kpi, actual)} reported; {why}, so not rated"
-        return j, text, j, text, "none"
+        return _Judged(j, text, j, text, Basis.NONE)
     judge = rag.judge
     qj = judge(actual, quarter_t, polarity=polarity, tolerance=tol)
-    if basis == "months":
+    if basis == Basis.EACH_MONTH:
         qj = _months_judgement(kpi, figure, kpi.target_for_year(period.year), tol)
-        return qj, qj.explanation, qj, qj.explanation, basis
-    if basis == "categories":
+        return _Judged(qj, qj.explanation, qj, qj.explanation, basis)
+    if basis == Basis.EACH_CATEGORY:
         counts = ctx.data.categories.get((kpi.pk, period.pk), {})
         qj, text = _categories_judgement(kpi, counts, quarter_t, tol)
-        return qj, text, qj, text, basis
-    if basis == "year":
+        return _Judged(qj, text, qj, text, basis)
+    if basis == Basis.YEAR:
         text = _sentence(kpi, "Year", qj, how) if explain else ""
-        return qj, text, qj, text, basis
+        return _Judged(qj, text, qj, text, basis)
     yj = judge(ytd, ytd_t, polarity=polarity, tolerance=tol)
     if not explain:
-        return (yj if basis == "ytd" else qj), "", qj, "", basis
+        return _Judged(yj if basis == Basis.YEAR_TO_DATE else qj, "", qj, "", basis)
     not_pro_rated = kpi.measure in (Measure.PERCENTAGE, Measure.AVERAGE) or (
         kpi.target_period == TargetPeriod.NONE
     )
@@ -730,12 +748,12 @@ def _judge_rule(kpi, period, ctx, figure, sums, actual, ytd, targets_, explain=T
             f"YTD {_shown(kpi, ytd)} (weighted over {format_number(sums.ytd_cases)} cases)",
             1,
         )
-    if basis == "ytd":
-        return yj, y_text, qj, q_text, basis
-    return qj, f"{q_text}. {y_text}", qj, q_text, basis
+    if basis == Basis.YEAR_TO_DATE:
+        return _Judged(yj, y_text, qj, q_text, basis)
+    return _Judged(qj, f"{q_text}. {y_text}", qj, q_text, basis)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Rule:
     """What the rule says, before any override."""
 
@@ -743,13 +761,14 @@ class _Rule:
     quarter_rag: Rag
     text: str
     quarter_text: str
-    basis: str
+    basis: Basis
     percent: Decimal | None = None
     awaiting: bool = False
     reported: bool = True
 
 
-def _rule(kpi, period, ctx, figure, sums, actual, ytd, targets_, explain=True) -> _Rule:
+def _rule(inputs: _Inputs, ctx: _Context, explain: bool = True) -> _Rule:
+    kpi, period, figure, actual = inputs.kpi, inputs.period, inputs.figure, inputs.actuals.quarter
     basis = _basis(kpi)
     key = (kpi.pk, period.pk)
     if not kpi.is_due(period):
@@ -767,51 +786,63 @@ def _rule(kpi, period, ctx, figure, sums, actual, ytd, targets_, explain=True) -
         state = state_of(ctx.data.returns.get((kpi.pathway_id, period.pk)), period, ctx.today)
         if not state.is_submitted and not state.is_overdue:
             text = f"Return not yet submitted; due by {period.due_date:%d/%m/%Y}, so not yet rated"
-            return _Rule(Rag.NOT_DUE, Rag.NOT_DUE, text, text, basis, None, True, False)
+            return _Rule(Rag.NOT_DUE, Rag.NOT_DUE, text, text, basis, awaiting=True, reported=False)
         if state.is_submitted:
             text = "Due but not reported in the submitted return → Missing"
         else:
             text = f"Due but the return was not submitted by {period.due_date:%d/%m/%Y} → Missing"
         return _Rule(Rag.MISSING, Rag.MISSING, text, text, basis, reported=False)
-    hj, text, qj, q_text, basis = _judge_rule(
-        kpi, period, ctx, figure, sums, actual, ytd, targets_, explain
+    judged = _judge_rule(inputs, ctx, explain)
+    return _Rule(
+        judged.headline.rag,
+        judged.quarter.rag,
+        judged.text,
+        judged.quarter_text,
+        judged.basis,
+        _pct(judged.headline),
     )
-    return _Rule(hj.rag, qj.rag, text, q_text, basis, _pct(hj))
 
 
-def _forecast(kpi, period, ytd, annual_t, basis) -> tuple[Decimal | None, Decimal | None]:
+class _Forecast(NamedTuple):
+    year_end: Decimal | None
+    run_rate_needed: Decimal | None  # a quarter, from here to the year's target
+
+
+def _forecast(inputs: _Inputs, ytd: Decimal | None, basis: Basis) -> _Forecast:
     """Year-end forecast and run-rate still needed, for targets that add up over the year."""
+    kpi, period, annual_t = inputs.kpi, inputs.period, inputs.targets.annual
     if (
         ytd is None
-        or basis not in ("ytd", "quarter", "months")
+        or basis not in (Basis.YEAR_TO_DATE, Basis.QUARTER, Basis.EACH_MONTH)
         or annual_t is None
         or not kpi.is_rated
         or kpi.frequency != Frequency.QUARTERLY
         or kpi.measure not in (Measure.COUNT, Measure.MONEY, Measure.BREAKDOWN)
         or not targets.is_cumulative(targets.TargetPeriod(kpi.target_period))
     ):
-        return None, None
-    return rag.forecast(ytd, period.quarter), rag.run_rate_needed(annual_t, ytd, period.quarter)
+        return _Forecast(None, None)
+    return _Forecast(
+        rag.forecast(ytd, period.quarter), rag.run_rate_needed(annual_t, ytd, period.quarter)
+    )
 
 
 def _result(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> KpiResult:
     key = (kpi.pk, period.pk)
-    figure = ctx.data.figures.get(key)
-    sums = ctx.data.sums.get(key)
-    actual, ytd, reported = _quarter_and_ytd(kpi, sums)
-    targets_ = _targets(kpi, period, ctx)
-    quarter_t, ytd_t, annual_t, _ = targets_
-    rule = _rule(kpi, period, ctx, figure, sums, actual, ytd, targets_)
+    inputs = _inputs(kpi, period, ctx)
+    figure = inputs.figure
+    actual, ytd, reported = inputs.actuals
+    quarter_t, ytd_t, annual_t = inputs.targets.quarter, inputs.targets.ytd, inputs.targets.annual
+    rule = _rule(inputs, ctx)
     if not rule.reported:
         actual = ytd = None
 
     text = rule.text
     missing_quarters: tuple[str, ...] = ()
-    if rule.reported and rule.basis in ("ytd", "quarter"):
+    if rule.reported and rule.basis in (Basis.YEAR_TO_DATE, Basis.QUARTER):
         missing_quarters = _missing_quarters(kpi, period, ctx, reported)
         if missing_quarters:
             text += f" (not reported in {', '.join(missing_quarters)}, so YTD is partial)"
-    forecast, run_rate = _forecast(kpi, period, ytd, annual_t, rule.basis)
+    forecast, run_rate = _forecast(inputs, ytd, rule.basis)
     if forecast is not None:
         text += f". Year-end forecast {_estimate(kpi, forecast)} against {_shown(kpi, annual_t)}"
         if run_rate is not None:
@@ -831,7 +862,7 @@ def _result(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> KpiResult:
 
     previous = _previous_actual(kpi, period, ctx)
     months: tuple = ()
-    if rule.basis == "months" and figure is not None:
+    if rule.basis == Basis.EACH_MONTH and figure is not None:
         months = tuple(_months(figure))
     categories: tuple = ()
     if kpi.measure == Measure.BREAKDOWN and key in ctx.data.categories:
@@ -877,11 +908,7 @@ def _headline_rag(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> Rag:
     key = (kpi.pk, period.pk)
     if key in ctx.data.overrides:
         return Rag(ctx.data.overrides[key].rag)
-    sums = ctx.data.sums.get(key)
-    actual, ytd, _ = _quarter_and_ytd(kpi, sums)
-    targets_ = _targets(kpi, period, ctx)
-    figure = ctx.data.figures.get(key)
-    return _rule(kpi, period, ctx, figure, sums, actual, ytd, targets_, explain=False).rag
+    return _rule(_inputs(kpi, period, ctx), ctx, explain=False).rag
 
 
 def _missing_quarters(kpi, period, ctx, reported: int) -> tuple[str, ...]:
@@ -891,14 +918,15 @@ def _missing_quarters(kpi, period, ctx, reported: int) -> tuple[str, ...]:
     return tuple(
         p.label
         for p in earlier
-        if p is not None and _quarter_and_ytd(kpi, ctx.data.sums.get((kpi.pk, p.pk)))[0] is None
+        if p is not None
+        and _quarter_and_ytd(kpi, ctx.data.sums.get((kpi.pk, p.pk))).quarter is None
     )
 
 
 def _actual_at(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> Decimal | None:
     key = (kpi.pk, period.pk)
     if key not in ctx.actuals:
-        ctx.actuals[key] = _quarter_and_ytd(kpi, ctx.data.sums.get(key))[0]
+        ctx.actuals[key] = _quarter_and_ytd(kpi, ctx.data.sums.get(key)).quarter
     return ctx.actuals[key]
 
 

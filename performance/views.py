@@ -25,6 +25,7 @@ from performance import charts, results, results_cache, services
 from performance.forms import RagOverrideForm
 from performance.models import RagOverride
 from psis import exports
+from reports import quarters
 from reports.models import ReturnComment
 from reports.state import is_overdue_on
 
@@ -40,18 +41,14 @@ def _period(
     """The quarter asked for (``label``, else ?quarter=Y2Q3 or 2024/25 Q1), else the default."""
     label = (label if label is not None else request.GET.get("quarter", "")).strip()
     if not label:
-        period = results.default_period(contract, all_periods)
+        period = quarters.for_dashboard(contract, all_periods)
         if period is None:
             raise Http404("This contract has no reporting quarters yet.")
         return period
     try:
-        quarter = contract.parse_quarter(label)
-    except ValueError as exc:
-        raise Http404(str(exc)) from exc
-    for period in all_periods:
-        if (period.year, period.quarter) == (quarter.year, quarter.quarter):
-            return period
-    raise Http404("That quarter is outside the contract.")
+        return ReportingPeriod.objects.by_label(contract, label, among=all_periods)
+    except ReportingPeriod.DoesNotExist as exc:
+        raise Http404(str(exc)) from None
 
 
 def _oba(request: HttpRequest) -> str | None:

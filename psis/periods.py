@@ -11,7 +11,7 @@ import calendar
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import MAXYEAR, MINYEAR, date, timedelta
 from decimal import Decimal
 
 from holidays import country_holidays
@@ -24,6 +24,8 @@ def _add_months(d: date, months: int) -> date:
     month_index = d.year * 12 + d.month - 1 + months
     year, month = divmod(month_index, 12)
     month += 1
+    if not MINYEAR <= year <= MAXYEAR:
+        raise ValueError(f"The year {year} is out of range.")
     day = min(d.day, calendar.monthrange(year, month)[1])
     return date(year, month, day)
 
@@ -124,8 +126,11 @@ def quarters_between(start: date, first: Quarter, last: Quarter) -> list[Quarter
     return [quarter_by_index(start, i) for i in range(first.index, last.index + 1)]
 
 
-_CONTRACT_LABEL = re.compile(r"y(?:ear)?\s*(\d+)\s*[-,]?\s*q(?:uarter)?\s*(\d+)")
-_FY_LABEL = re.compile(r"(?:fy\s*)?(\d{4})\s*[/-]\s*(\d{2}|\d{4})\s*-?\s*q(?:uarter)?\s*(\d+)")
+# ASCII digits only: "Y١Q1" (Arabic-Indic one) is not a label anyone types or links to.
+_CONTRACT_LABEL = re.compile(r"y(?:ear)?\s*(\d+)\s*[-,]?\s*q(?:uarter)?\s*(\d+)", re.ASCII)
+_FY_LABEL = re.compile(
+    r"(?:fy\s*)?(\d{4})\s*[/-]\s*(\d{2}|\d{4})\s*-?\s*q(?:uarter)?\s*(\d+)", re.ASCII
+)
 _ACCEPTED_FORMS = (
     "a contract quarter such as 'Y1Q1' or 'Year 1 Q1', "
     "or a financial-year quarter such as '2022/23 Q3' or '2022-23-Q3'"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 
-from psis.targets import Number, format_number, to_decimal
+from psis.targets import Number, TargetPeriod, format_number, to_decimal
 
 DEFAULT_TOLERANCE = Decimal("0.10")
 _INFINITY = Decimal("Infinity")
@@ -62,6 +62,74 @@ class Trend(StrEnum):
 
 
 _TREND_ARROWS = {Trend.BETTER: "↑", Trend.SAME: "→", Trend.WORSE: "↓", Trend.NONE: ""}
+
+
+class Basis(StrEnum):
+    """What a KPI's headline RAG is judged on (see ``basis``)."""
+
+    YEAR_TO_DATE = "ytd"
+    QUARTER = "quarter"
+    EACH_MONTH = "months"
+    EACH_CATEGORY = "categories"
+    YEAR = "year"  # reported annually: the one figure against the whole year's target
+    RATING = "rating"  # evidence: the commissioner's rating on review
+    NONE = "none"  # not rated: monitoring only, or no target yet
+
+    @property
+    def label(self) -> str:
+        return _BASIS_LABELS[self]
+
+
+_BASIS_LABELS = {
+    Basis.YEAR_TO_DATE: "Year to date",
+    Basis.QUARTER: "Quarter",
+    Basis.EACH_MONTH: "Each month",
+    Basis.EACH_CATEGORY: "Each category",
+    Basis.YEAR: "Year",
+    Basis.RATING: "Commissioner's rating",
+    Basis.NONE: "Not rated",
+}
+
+
+def basis(
+    *,
+    measure: str,
+    frequency: str,
+    target_period: str,
+    rated: bool,
+    asks_each_month: bool,
+    has_total: bool,
+) -> Basis:
+    """What a KPI's headline is judged on, where the contract leaves a choice.
+
+    ``measure`` is count, money, percentage, average, breakdown or evidence; ``frequency``
+    quarterly or annual; ``target_period`` a ``TargetPeriod`` value; ``rated``: judged by rule
+    against a target; ``asks_each_month``: a monthly minimum whose return asks for each month;
+    ``has_total``: a breakdown that also reports its total.
+
+    Evidence takes the commissioner's rating; a KPI with no rule-set target is not rated; one
+    reported annually is judged on the year; a percentage or average, and a target per year or
+    per week, on the year to date; a monthly minimum asked month by month on each month, and a
+    breakdown without a total with a monthly minimum on each category; anything else (a minimum
+    each quarter, a level) on the quarter.
+    """
+    if measure == "evidence":
+        return Basis.RATING
+    if not rated:
+        return Basis.NONE
+    if frequency == "annual":
+        return Basis.YEAR
+    if measure in ("percentage", "average"):
+        return Basis.YEAR_TO_DATE
+    match target_period:
+        case TargetPeriod.ANNUAL | TargetPeriod.WEEKLY:
+            return Basis.YEAR_TO_DATE
+        case TargetPeriod.MONTHLY if asks_each_month:
+            return Basis.EACH_MONTH
+        case TargetPeriod.MONTHLY if measure == "breakdown" and not has_total:
+            return Basis.EACH_CATEGORY
+        case _:
+            return Basis.QUARTER
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from contracts.access import can_review, get_contract_for_user
+from contracts.models import ReportingPeriod
 from kpis.models import Kpi, Measure
 from pathways.access import can_submit, pathways_for, require_submitter
 from psis import exports
 from reports import contents as return_data
-from reports import history, round_trip, schedule, validation, workflow
+from reports import history, quarters, round_trip, schedule, validation, workflow
 from reports.access import get_return_for_reviewer, get_return_for_submitter, get_return_for_user
 from reports.forms import AcceptForm, ExcelUploadForm, QueryForm, ReturnForm
 from reports.models import Attachment, Return, ReturnComment
@@ -44,11 +45,12 @@ def return_list(request: HttpRequest, reference: str) -> HttpResponse:
     all_periods = list(contract.periods.filter(start__lte=today).order_by("-start"))
     if not all_periods:
         all_periods = list(contract.periods.order_by("start")[:1])
-    chosen = request.GET.get("quarter")
-    period = next((p for p in all_periods if p.short_label == chosen), None)
-    if period is None:
-        ended = [p for p in all_periods if p.end < today]
-        period = ended[0] if ended else (all_periods[0] if all_periods else None)
+    try:
+        period = ReportingPeriod.objects.by_label(
+            contract, request.GET.get("quarter", ""), among=all_periods
+        )
+    except ReportingPeriod.DoesNotExist:
+        period = quarters.for_return_list(all_periods[::-1], today)
     pathways = list(pathways_for(request.user, contract).select_related("provider"))
     slots = (
         schedule.return_slots(pathways=pathways, periods_=[period], today=today) if period else []

@@ -518,14 +518,6 @@ def test_partner_sees_only_its_pathways_and_oba_filter(cast):
     assert [r.kpi.code for r in res.results] == ["SPA-98"]
 
 
-def test_default_period_is_the_latest_past_due_quarter_with_returns(cast):
-    periods = results.contract_periods(cast.contract)
-    assert results.default_period(cast.contract, periods, date(2023, 5, 1)) == period(cast, 1, 2)
-    fig(cast, "SPA-01", 1, 1, value=D(1))
-    assert results.default_period(cast.contract, periods, date(2023, 5, 1)) == period(cast, 1, 1)
-    assert results.latest_due_period(periods, date(2022, 11, 1)) == periods[0]
-
-
 # --- overrides ----------------------------------------------------------------------------------
 
 

@@ -286,6 +286,29 @@ def test_readable_but_invalid_labels(label, message):
         parse_quarter_label(PSIS, label)
 
 
+@pytest.mark.parametrize(
+    "label",
+    [
+        "Y999999999999999999999Q1",
+        "Y99999Q1",
+        "Y" + "9" * 5000 + "Q1",
+        "Y1Q999999999999999999999",
+        "Y\u0661Q1",
+        "Y1Q\u0661",
+        "\u0662\u0660\u0662\u0662/23 Q3",
+        "Y-1Q1",
+        "Y1Q-1",
+        "Y1Q1\x00",
+        "\x00",
+        " ",
+    ],
+)
+def test_any_other_string_is_a_value_error(label):
+    """Huge numbers and non-ASCII digits are refused as ValueError, never OverflowError."""
+    with pytest.raises(ValueError):
+        parse_quarter_label(PSIS, label)
+
+
 # --- financial year ------------------------------------------------------------------------
 
 

@@ -4,10 +4,12 @@ import pytest
 
 from psis.rag import (
     DEFAULT_TOLERANCE,
+    Basis,
     Judgement,
     Polarity,
     Rag,
     Trend,
+    basis,
     forecast,
     judge,
     judge_months,
@@ -457,3 +459,65 @@ def test_forecast_and_run_rate_need_quarters_1_to_4(quarters):
         forecast(D(100), quarters)
     with pytest.raises(ValueError):
         run_rate_needed(D(100), D(50), quarters)
+
+
+# --- what the headline is judged on ----------------------------------------------------------
+
+QUARTERLY_COUNT = {
+    "measure": "count",
+    "frequency": "quarterly",
+    "target_period": "quarterly",
+    "rated": True,
+    "asks_each_month": False,
+    "has_total": False,
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        # evidence is rated by the commissioner, whatever else is said of it
+        ({"measure": "evidence"}, Basis.RATING),
+        ({"measure": "evidence", "rated": False, "frequency": "annual"}, Basis.RATING),
+        # no rule-set target: not rated, even when reported annually
+        ({"rated": False}, Basis.NONE),
+        ({"rated": False, "frequency": "annual", "target_period": "annual"}, Basis.NONE),
+        # reported annually: the year, even for a percentage
+        ({"frequency": "annual"}, Basis.YEAR),
+        ({"frequency": "annual", "measure": "percentage", "target_period": "none"}, Basis.YEAR),
+        # a rate or an average: the year to date, whatever the target period
+        ({"measure": "percentage", "target_period": "none"}, Basis.YEAR_TO_DATE),
+        ({"measure": "average", "target_period": "quarterly"}, Basis.YEAR_TO_DATE),
+        # a target per year or per week: the year to date
+        ({"target_period": "annual"}, Basis.YEAR_TO_DATE),
+        ({"target_period": "weekly"}, Basis.YEAR_TO_DATE),
+        ({"measure": "money", "target_period": "annual"}, Basis.YEAR_TO_DATE),
+        # a monthly minimum asked month by month: each month
+        ({"target_period": "monthly", "asks_each_month": True}, Basis.EACH_MONTH),
+        # a breakdown with a monthly minimum and no total: each category
+        ({"measure": "breakdown", "target_period": "monthly"}, Basis.EACH_CATEGORY),
+        # ... but with a total, or not a breakdown, or not asked each month: the quarter
+        ({"measure": "breakdown", "target_period": "monthly", "has_total": True}, Basis.QUARTER),
+        ({"target_period": "monthly"}, Basis.QUARTER),
+        ({"measure": "breakdown", "target_period": "quarterly"}, Basis.QUARTER),
+        # a minimum each quarter, or a level not pro-rated: the quarter
+        ({}, Basis.QUARTER),
+        ({"target_period": "none"}, Basis.QUARTER),
+    ],
+)
+def test_basis_at_each_branch(changes, expected):
+    assert basis(**(QUARTERLY_COUNT | changes)) is expected
+
+
+def test_basis_values_and_labels():
+    assert [b.value for b in Basis] == [
+        "ytd",
+        "quarter",
+        "months",
+        "categories",
+        "year",
+        "rating",
+        "none",
+    ]
+    assert Basis.YEAR_TO_DATE.label == "Year to date"
+    assert all(b.label for b in Basis)

@@ -38,14 +38,9 @@ class Command(BaseCommand):
         if found is None:
             raise CommandError(f"No contract with the reference '{contract}'.")
         try:
-            q = found.parse_quarter(quarter)
-        except ValueError as exc:
-            raise CommandError(str(exc)) from exc
-        period = ReportingPeriod.objects.filter(
-            contract=found, year=q.year, quarter=q.quarter
-        ).first()
-        if period is None:
-            raise CommandError(f"{found.reference} has no quarter {q.label}.")
+            period = ReportingPeriod.objects.by_label(found, quarter)
+        except ReportingPeriod.DoesNotExist as exc:
+            raise CommandError(str(exc)) from None
         fmt = format or output.suffix.lower().lstrip(".")
         if fmt not in FORMATS:
             raise CommandError(

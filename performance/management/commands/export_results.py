@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from contracts.models import Contract
+from contracts.models import Contract, ReportingPeriod
 from performance import results
 from psis import exports
 
@@ -32,16 +32,11 @@ class Command(BaseCommand):
             found = Contract.objects.get(reference=contract)
         except Contract.DoesNotExist as exc:
             raise CommandError(f"No contract with reference '{contract}'.") from exc
-        try:
-            wanted = found.parse_quarter(quarter)
-        except ValueError as exc:
-            raise CommandError(str(exc)) from exc
         all_periods = results.contract_periods(found)
-        period = next(
-            (p for p in all_periods if (p.year, p.quarter) == (wanted.year, wanted.quarter)), None
-        )
-        if period is None:
-            raise CommandError(f"{wanted.label} is outside the contract's term.")
+        try:
+            period = ReportingPeriod.objects.by_label(found, quarter, among=all_periods)
+        except ReportingPeriod.DoesNotExist as exc:
+            raise CommandError(str(exc)) from None
         res = results.contract_results(found, period, all_periods=all_periods)
         rows = list(results.result_rows(res.results))
         if fmt == "csv":
