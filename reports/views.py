@@ -17,8 +17,18 @@ from contracts.access import can_review, get_contract_for_user
 from kpis.models import Kpi, Measure
 from pathways.access import can_submit, pathways_for, require_submitter
 from psis import exports
-from reports import contents, history, round_trip, schedule, validation, workflow
+from reports import history, round_trip, schedule, validation, workflow
 from reports.access import get_return_for_reviewer, get_return_for_submitter, get_return_for_user
+from reports.contents import (
+    Contents,
+    describe_figure,
+    figure_values,
+    kpis_due,
+    previous_figures,
+    return_contents,
+    stored_raw,
+    target_text,
+)
 from reports.forms import AcceptForm, ExcelUploadForm, QueryForm, ReturnForm
 from reports.models import Attachment, Return, ReturnComment
 from reports.validation import FigureValues, KpiSpec
@@ -96,11 +106,9 @@ class KpiBlock:
         return self.kpi.measure == Measure.EVIDENCE
 
 
-def _blocks(
-    ret: Return, contents: contents.Contents, form: ReturnForm | None, comments
-) -> list[KpiBlock]:
+def _blocks(ret: Return, contents: Contents, form: ReturnForm | None, comments) -> list[KpiBlock]:
     kpis, specs, values, figures = contents.kpis, contents.specs, contents.values, contents.figures
-    previous = contents.previous_figures(ret.pathway, ret.period, kpis)
+    previous = previous_figures(ret.pathway, ret.period, kpis)
     blocks = []
     for kpi, spec in zip(kpis, specs, strict=True):
         figure = figures.get(kpi.pk)
@@ -109,13 +117,11 @@ def _blocks(
         block = KpiBlock(
             kpi=kpi,
             spec=spec,
-            target=contents.target_text(kpi, ret.period),
+            target=target_text(kpi, ret.period),
             last=(
-                contents.describe_figure(kpi, spec, contents.figure_values(spec, before))
-                if before
-                else "No figure"
+                describe_figure(kpi, spec, figure_values(spec, before)) if before else "No figure"
             ),
-            shown=contents.describe_figure(kpi, spec, value),
+            shown=describe_figure(kpi, spec, value),
             values=value,
             attachments=list(figure.attachments.all()) if figure else [],
             queries=[c for c in comments if c.kpi_id == kpi.pk],
@@ -175,9 +181,9 @@ def _running_total(spec: KpiSpec, values: FigureValues, form) -> str:
     return text + f" but the total is {total:,}."
 
 
-def _form(ret: Return, contents: contents.Contents, data=None, files=None) -> ReturnForm:
+def _form(ret: Return, contents: Contents, data=None, files=None) -> ReturnForm:
     specs = contents.specs
-    initial = {"version": ret.version, **contents.stored_raw(ret, specs, contents.values)}
+    initial = {"version": ret.version, **stored_raw(ret, specs, contents.values)}
     if ret.pk:
         for code, reason in contents.pd_reasons.items():
             if code == validation.COMMENTARY:
@@ -224,10 +230,10 @@ def _page(
 ):
     """The return page: the form when the user may edit it, otherwise the figures read-only.
 
-    ``contents``: ``contents.return_contents(ret)`` if the caller has read it already.
+    ``contents``: ``return_contents(ret)`` if the caller has read it already.
     """
     if contents is None:
-        contents = contents.return_contents(ret)
+        contents = return_contents(ret)
     comments = _comments(ret)
     editable = form is not None
     commentary_pd_open = False
@@ -270,7 +276,7 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
     ret = get_return_for_user(request.user, reference, pathway, quarter)
     may_submit = can_submit(request.user, ret.pathway)
     if request.method == "GET":
-        contents = contents.return_contents(ret)
+        contents = return_contents(ret)
         form = _form(ret, contents) if may_submit and not ret.is_locked else None
         return _page(request, ret, contents=contents, form=form)
     require_submitter(request.user, ret.pathway)
@@ -285,7 +291,7 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
             ),
         )
         return redirect(_url(ret))
-    contents = contents.return_contents(ret)
+    contents = return_contents(ret)
     form = _form(ret, contents, request.POST, request.FILES)
     submitting = request.POST.get("action") == "submit"
     if not form.is_valid():
@@ -314,7 +320,7 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
             messages.info(request, _locked_meanwhile(fresh, repeat=repeat))
             return redirect(_url(fresh))
         if not repeat:
-            contents = contents.return_contents(fresh)
+            contents = return_contents(fresh)
             form = _form(fresh, contents, _with_version(request.POST, fresh.version), request.FILES)
             form.is_valid()
             messages.error(request, str(stale))
@@ -340,7 +346,7 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
         return redirect(_url(saved))
     except workflow.ReturnInvalid as invalid:
         fresh = get_return_for_user(request.user, reference, pathway, quarter)
-        contents = contents.return_contents(fresh)
+        contents = return_contents(fresh)
         form = _form(fresh, contents, _with_version(request.POST, fresh.version))
         form.is_valid()
         for problem in invalid.problems:
@@ -382,7 +388,7 @@ def _with_version(data, version: int):
 @require_http_methods(["GET", "POST"])
 def return_review(request: HttpRequest, reference: str, pathway: str, quarter: str):
     ret = get_return_for_reviewer(request.user, reference, pathway, quarter)
-    kpis = contents.kpis_due(ret.pathway, ret.period) if ret.pk else []
+    kpis = kpis_due(ret.pathway, ret.period) if ret.pk else []
     evidence = [k for k in kpis if k.measure == Measure.EVIDENCE]
     query_form = QueryForm(kpis=kpis, prefix="query")
     accept_form = AcceptForm(evidence_kpis=evidence, prefix="accept")
