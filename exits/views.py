@@ -15,6 +15,7 @@ from contracts.access import (
     require_reviewer,
 )
 from exits import archive, retention
+from psis.formatting import person
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def contract_exit(request: HttpRequest, reference: str) -> HttpResponse:
         spool = tempfile.SpooledTemporaryFile(max_size=archive.SPOOL_BYTES)  # noqa: SIM115
         try:
             result = archive.contract_exit_archive(
-                contract, stream=spool, generated_by=archive.person(request.user)
+                contract, stream=spool, generated_by=person(request.user, with_username=True)
             )
         except archive.ExitArchiveError as exc:
             spool.close()

@@ -8,15 +8,14 @@ carrying the word; every text cell is written as a string, so nothing typed beco
 from __future__ import annotations
 
 import io
-from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from kpis.models import Measure
 from meetings.pack_data import RAG_BANDS, PackData, PathwaySection
 from psis.exports import rag_cell, safe_sheet_title, set_widths, write_cell, write_header
+from psis.formatting import cell_moment, cell_number
 
 TITLE_FONT = Font(bold=True, size=14)
 HEADING_FONT = Font(bold=True, size=11, color="1D3C6E")
@@ -41,17 +40,6 @@ KPI_HEADERS = [
     "Evidence or case study",
 ]
 KPI_WIDTHS = [10, 24, 60, 12, 12, 12, 12, 10, 14, 10, 40, 10, 12, 70, 60, 60]
-
-
-def _number(value: Decimal | None) -> Decimal | None:
-    if value is None or value.is_infinite():
-        return None
-    return value.quantize(Decimal("0.01"), ROUND_HALF_UP).normalize() + 0
-
-
-def _local(moment):
-    """Excel has no time zones: write local (UK) time, to the second."""
-    return None if moment is None else timezone.localtime(moment).replace(microsecond=0)
 
 
 def _format_for(kpi) -> str:
@@ -79,7 +67,7 @@ def _summary(wb: Workbook, data: PackData) -> None:
         ("Financial-year quarter", data.period.fy_label),
         ("Meeting date", data.meeting_date),
         ("Status", data.marking.capitalize()),
-        ("Prepared", _local(data.generated_at)),
+        ("Prepared", cell_moment(data.generated_at)),
         *data.parties,
     ]
     for label, value in facts:
@@ -145,11 +133,11 @@ def _pathway_sheet(wb: Workbook, section: PathwaySection) -> None:
             kpi_row.code,
             kpi_row.section,
             kpi_row.description,
-            _number(r.quarter_target),
-            _number(r.ytd_target),
-            _number(r.actual),
-            _number(r.ytd_actual),
-            _number(r.percent_of_target),
+            cell_number(r.quarter_target),
+            cell_number(r.ytd_target),
+            cell_number(r.actual),
+            cell_number(r.ytd_actual),
+            cell_number(r.percent_of_target),
         ]
         for column, value in enumerate(values, start=1):
             cell = write_cell(ws, row, column, value, wrap=column in (2, 3))
@@ -161,7 +149,7 @@ def _pathway_sheet(wb: Workbook, section: PathwaySection) -> None:
         write_cell(ws, row, 10, r.rag_source.capitalize())
         write_cell(ws, row, 11, kpi_row.override_note, wrap=True)
         write_cell(ws, row, 12, r.trend_word if r.due else "")
-        forecast = write_cell(ws, row, 13, _number(r.forecast))
+        forecast = write_cell(ws, row, 13, cell_number(r.forecast))
         forecast.number_format = number_format
         write_cell(ws, row, 14, kpi_row.explanation, wrap=True)
         write_cell(ws, row, 15, kpi_row.commentary, wrap=True)
@@ -230,7 +218,7 @@ def _actions(wb: Workbook, data: PackData) -> None:
             a.owner,
             action.due_date,
             a.status,
-            _local(action.closed_at),
+            cell_moment(action.closed_at),
             a.kpi,
             a.carried_forward,
         ]

@@ -25,6 +25,7 @@ from openpyxl.cell.cell import TYPE_STRING
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from psis import formatting
 from reports import validation
 
 FORMAT = "psis-return-1"
@@ -149,7 +150,10 @@ _VALIDATION_PROMPTS = {
     validation.WHOLE: ("Whole number", validation.WHOLE_MESSAGE),
     validation.POUNDS: ("Pounds", validation.POUNDS_MESSAGE),
     validation.DECIMAL: ("Number", validation.DECIMAL_MESSAGE),
-    validation.TEXT: ("Text", f"Keep it to {validation.TEXT_LIMIT:,} characters or fewer"),
+    validation.TEXT: (
+        "Text",
+        f"Keep it to {formatting.number(validation.TEXT_LIMIT)} characters or fewer",
+    ),
     validation.TICK: ("Yes or No", "Choose Yes or No"),
 }
 _NUMBER_FORMATS = {
@@ -468,7 +472,7 @@ def _cell_text(value) -> object:
     if isinstance(value, int | Decimal):
         return str(value)
     if isinstance(value, datetime | date):
-        return value.strftime("%d/%m/%Y")
+        return formatting.short_date(value)
     return str(value)
 
 

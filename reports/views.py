@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from contracts.access import can_review, get_contract_for_user
 from kpis.models import Kpi, Measure
 from pathways.access import can_submit, pathways_for, require_submitter
-from psis import exports
+from psis import exports, formatting
 from reports import history, round_trip, schedule, validation, workflow
 from reports.access import get_return_for_reviewer, get_return_for_submitter, get_return_for_user
 from reports.contents import (
@@ -173,12 +173,12 @@ def _running_total(spec: KpiSpec, values: FigureValues, form) -> str:
     else:
         counts, total = list(values.categories.values()), values.total
     added = sum(c for c in counts if c is not None)
-    text = f"Categories add up to {added:,}"
+    text = f"Categories add up to {formatting.number(added)}"
     if not spec.has_total or total is None:
         return text + "."
     if total == added:
         return text + ", the same as the total."
-    return text + f" but the total is {total:,}."
+    return text + f" but the total is {formatting.number(total)}."
 
 
 def _form(ret: Return, contents: Contents, data=None, files=None) -> ReturnForm:
