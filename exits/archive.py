@@ -40,7 +40,7 @@ from pathways.models import Pathway
 from performance import results
 from performance.models import RagOverride
 from psis import exports
-from psis.formatting import file_size, local, person, short_datetime
+from psis.formatting import file_size, local, long_date, long_datetime, person, short_datetime
 from reports.models import Attachment, BreakdownFigure, Figure, Return, ReturnComment
 
 CHUNK = 1024 * 1024
@@ -851,8 +851,8 @@ def _readme(contract: Contract, when: datetime, by: str, result: ExitResult) -> 
     lines = [
         f"Contract exit archive: {contract.name} ({contract.reference})",
         "",
-        f"Made {when:%d/%m/%Y at %H:%M %Z} by {by}.",
-        f"Contract {contract.start_date:%d/%m/%Y}, lead commissioner "
+        f"Made {long_datetime(when)} {local(when):%Z} by {by}.",
+        f"Contract {long_date(contract.start_date)}, lead commissioner "
         f"{contract.lead_commissioner.name}, lead provider {contract.lead_provider.name}.",
         "",
         "Conventions",

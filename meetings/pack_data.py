@@ -226,7 +226,7 @@ def _override_note(result) -> str:
         return ""
     return (
         f"Overridden to {result.rag.word} by {person(override.created_by)} on "
-        f"{short_date(override.created_at)} (the rule gave {result.rule_rag.word}): "
+        f"{long_date(override.created_at)} (the rule gave {result.rule_rag.word}): "
         f"{override.reason}"
     )
 
@@ -317,7 +317,7 @@ def _review_thread(returns: list[Return]) -> dict[int, list[dict]]:
             {
                 "kind": comment.get_kind_display(),
                 "author": person(comment.author),
-                "when": short_date(comment.created_at),
+                "when": long_date(comment.created_at),
                 "kpi": comment.kpi.code if comment.kpi_id else "",
                 "text": comment.text,
             }

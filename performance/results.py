@@ -750,13 +750,14 @@ def _rule(kpi, period, ctx, figure, sums, actual, ytd, targets_, explain=True) -
     if not has_figure:
         ret = ctx.data.returns.get((kpi.pathway_id, period.pk))
         submitted = ret is not None and ret.status in SUBMITTED
+        due = formatting.long_date(period.due_date)
         if not submitted and period.due_date >= ctx.today:
-            text = f"Return not yet submitted; due by {period.due_date:%d/%m/%Y}, so not yet rated"
+            text = f"Return not yet submitted; due by {due}, so not yet rated"
             return _Rule(Rag.NOT_DUE, Rag.NOT_DUE, text, text, basis, None, True, False)
         if submitted:
             text = "Due but not reported in the submitted return → Missing"
         else:
-            text = f"Due but the return was not submitted by {period.due_date:%d/%m/%Y} → Missing"
+            text = f"Due but the return was not submitted by {due} → Missing"
         return _Rule(Rag.MISSING, Rag.MISSING, text, text, basis, reported=False)
     hj, text, qj, q_text, basis = _judge_rule(
         kpi, period, ctx, figure, sums, actual, ytd, targets_, explain
@@ -808,7 +809,7 @@ def _result(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> KpiResult:
     if override is not None:
         rag_value, source = Rag(override.rag), "override"
         who = formatting.person(override.created_by)
-        when = formatting.short_date(override.created_at)
+        when = formatting.long_date(override.created_at)
         text = (
             f"Overridden to {rag_value.word} by {who} on {when}: {override.reason}. "
             f"The rule gave {rule.rag.word}: {rule_text}"

@@ -285,7 +285,7 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
             request,
             f"This return is {ret.get_status_display().lower()} and locked"
             + (
-                f": it was submitted on {timezone.localtime(ret.submitted_at):%d/%m/%Y at %H:%M}."
+                f": it was submitted on {formatting.long_datetime(ret.submitted_at)}."
                 if ret.submitted_at
                 else "."
             ),
@@ -365,10 +365,7 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
 
 
 def _locked_meanwhile(ret: Return, *, repeat: bool) -> str:
-    submitted = (
-        f"submitted on {timezone.localtime(ret.submitted_at):%d/%m/%Y at %H:%M} by "
-        f"{ret.submitted_by}"
-    )
+    submitted = f"submitted on {formatting.long_datetime(ret.submitted_at)} by {ret.submitted_by}"
     if repeat:
         return f"This return was already {submitted}, with these figures. It is locked."
     return (

@@ -19,7 +19,7 @@ from contracts.access import can_review
 from contracts.models import User
 from kpis.models import Kpi, Measure
 from pathways.access import can_submit
-from psis import periods
+from psis import formatting, periods
 from reports import validation
 from reports.contents import (
     ANSWER_FIELD,
@@ -326,7 +326,7 @@ def return_submit(*, ret: Return, user: User, now=None) -> Return:
     if current.is_locked:
         raise ReturnLocked(
             f"This return was already submitted on "
-            f"{timezone.localtime(current.submitted_at):%d/%m/%Y at %H:%M} by "
+            f"{formatting.long_datetime(current.submitted_at)} by "
             f"{current.submitted_by}."
         )
     problems = submission_problems(current)

@@ -12,7 +12,6 @@ from psis.templatetags.psis_format import (
     pounds,
     short_date,
     short_datetime,
-    uk_date,
 )
 
 
@@ -33,7 +32,6 @@ def test_pounds(value, shown):
 
 def test_dates_are_british():
     assert short_date(date(2027, 3, 31)) == "31/03/2027"
-    assert uk_date(date(2027, 3, 31)) == "31/03/2027"
     assert long_date(date(2022, 10, 1)) == "1 October 2022"
 
 

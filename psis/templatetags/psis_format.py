@@ -26,12 +26,6 @@ def short_datetime(value) -> str:
 
 
 @register.filter
-def uk_date(value) -> str:
-    """02/12/2026, or 02/12/2026 14:05 (UK local time) for a moment."""
-    return formatting.short_datetime(value)
-
-
-@register.filter
 def long_date(value) -> str:
     """2 December 2026 (a moment: its UK local day)."""
     return formatting.long_date(value)
