@@ -17,10 +17,19 @@ from django.db.models import Q
 from django.utils import timezone
 
 from contracts.models import Contract, ReportingPeriod
-from kpis.models import Measure, ObaClass
+from kpis.models import ObaClass
 from meetings.models import Action, Meeting, MeetingPack
 from performance import charts
-from psis.formatting import figure, long_date, number, percent, person, rag_percent, short_date
+from psis.formatting import (
+    figure,
+    long_date,
+    number,
+    percent,
+    person,
+    rag_percent,
+    short_date,
+    unit,
+)
 from psis.rag import DEFAULT_TOLERANCE, Rag, Trend
 from reports.models import Figure, Return, ReturnComment
 
@@ -185,10 +194,6 @@ class PackData:
         return self.marking == "DRAFT"
 
 
-def _unit(kpi) -> str:
-    return {Measure.MONEY: "£", Measure.PERCENTAGE: "%"}.get(kpi.measure, "")
-
-
 def _chart_points(result) -> list[tuple[str, Decimal | None]]:
     return [(p.short_label, value) for p, value in result.history]
 
@@ -204,7 +209,7 @@ def _chart(result) -> str | None:
         title=f"{result.kpi.code}: last {len(points)} quarters",
         width=170,
         height=64,
-        unit=_unit(result.kpi),
+        unit=unit(result.kpi.measure),
         chart_id=f"chart-{result.kpi.pk}",
     )
     return charts.data_uri(svg)
@@ -215,7 +220,7 @@ def _chart_alt(result) -> str:
     if not points:
         return ""
     text = charts.describe(
-        points, targets=[result.quarter_target] * len(points), unit=_unit(result.kpi)
+        points, targets=[result.quarter_target] * len(points), unit=unit(result.kpi.measure)
     )
     return f"{result.kpi.code} by quarter: {text}"
 

@@ -12,10 +12,9 @@ import io
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from kpis.models import Measure
 from meetings.pack_data import RAG_BANDS, PackData, PathwaySection
 from psis.exports import rag_cell, safe_sheet_title, set_widths, write_cell, write_header
-from psis.formatting import cell_moment, cell_number
+from psis.formatting import cell_moment, cell_number, excel_format, rag_percent_cell
 
 TITLE_FONT = Font(bold=True, size=14)
 HEADING_FONT = Font(bold=True, size=11, color="1D3C6E")
@@ -40,14 +39,6 @@ KPI_HEADERS = [
     "Evidence or case study",
 ]
 KPI_WIDTHS = [10, 24, 60, 12, 12, 12, 12, 10, 14, 10, 40, 10, 12, 70, 60, 60]
-
-
-def _format_for(kpi) -> str:
-    if kpi.measure == Measure.MONEY:
-        return '"£"#,##0'
-    if kpi.measure == Measure.PERCENTAGE:
-        return '0.0"%"'
-    return "#,##0.##"
 
 
 def _heading(ws, row: int, text: str) -> int:
@@ -128,7 +119,7 @@ def _pathway_sheet(wb: Workbook, section: PathwaySection) -> None:
     row = 2
     for kpi_row in [*section.rows, *section.not_due]:
         r = kpi_row.result
-        number_format = _format_for(r.kpi)
+        measure = r.kpi.measure
         values = [
             kpi_row.code,
             kpi_row.section,
@@ -137,20 +128,21 @@ def _pathway_sheet(wb: Workbook, section: PathwaySection) -> None:
             cell_number(r.ytd_target),
             cell_number(r.actual),
             cell_number(r.ytd_actual),
-            cell_number(r.percent_of_target),
+            rag_percent_cell(r.percent_of_target),
         ]
         for column, value in enumerate(values, start=1):
             cell = write_cell(ws, row, column, value, wrap=column in (2, 3))
             if 4 <= column <= 7 and value is not None:
-                cell.number_format = number_format
+                cell.number_format = excel_format(value, measure)
             if column == 8 and value is not None:
-                cell.number_format = '0.0"%"'
+                cell.number_format = excel_format(value, "percentage")
         rag_cell(ws, row, 9, kpi_row.rag, kpi_row.rag_word)
         write_cell(ws, row, 10, r.rag_source.capitalize())
         write_cell(ws, row, 11, kpi_row.override_note, wrap=True)
         write_cell(ws, row, 12, r.trend_word if r.due else "")
-        forecast = write_cell(ws, row, 13, cell_number(r.forecast))
-        forecast.number_format = number_format
+        forecast_value = cell_number(r.forecast)
+        forecast = write_cell(ws, row, 13, forecast_value)
+        forecast.number_format = excel_format(forecast_value, measure)
         write_cell(ws, row, 14, kpi_row.explanation, wrap=True)
         write_cell(ws, row, 15, kpi_row.commentary, wrap=True)
         write_cell(ws, row, 16, kpi_row.narrative, wrap=True)

@@ -616,12 +616,12 @@ def _targets(kpi: Kpi, period: ReportingPeriod, ctx: _Context):
 def _months_judgement(kpi: Kpi, figure: dict | None, target: Decimal, tol) -> Judgement:
     months = [None, None, None] if figure is None else _months(figure)
     return rag.judge_months(
-        months, target, polarity=Polarity(kpi.polarity), tolerance=tol, unit=_unit(kpi)
+        months,
+        target,
+        polarity=Polarity(kpi.polarity),
+        tolerance=tol,
+        unit=formatting.unit(kpi.measure),
     )
-
-
-def _unit(kpi: Kpi) -> str:
-    return {Measure.MONEY: "£", Measure.PERCENTAGE: "%"}.get(kpi.measure, "")
 
 
 def _categories_judgement(

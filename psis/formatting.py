@@ -117,6 +117,11 @@ def rag_percent(value) -> str:
     return f"{_fixed(_decimal(value), 0, ROUND_FLOOR)}%"
 
 
+def unit(measure: str) -> str:
+    """The unit ``in_unit`` and the charts take for a KPI's measure: "£", "%" or ""."""
+    return {"money": "£", "percentage": "%"}.get(measure, "")
+
+
 def in_unit(value, unit: str = "") -> str:
     """A number with its unit: £ in front (as money), % after (as a percentage), else a word
     after: "£75,000", "85.5%", "4,100 hours"."""
@@ -234,10 +239,32 @@ def cell_moment(value: datetime | None) -> datetime | None:
     return local(value).replace(tzinfo=None, microsecond=0)
 
 
-# Spreadsheet number formats, so a workbook cell reads like the page: a compact date and
-# date-time; money in whole pounds; a percentage to one decimal; other numbers as they are.
+def rag_percent_cell(value) -> Decimal | None:
+    """A percentage of target beside a RAG, for a spreadsheet cell: the whole per cent shown by
+    ``rag_percent`` (rounded down); None for a blank or an infinite value."""
+    if _blank(value):
+        return None
+    amount = _decimal(value)
+    if amount.is_infinite():
+        return None
+    return amount.to_integral_value(ROUND_FLOOR) + 0
+
+
+# Spreadsheet formats, so a workbook cell reads like the page: the compact date and date-time.
 EXCEL_DATE = "dd/mm/yyyy"
 EXCEL_DATETIME = "dd/mm/yyyy hh:mm"
+
+
+def excel_format(value, measure: str = "") -> str:
+    """The number format for a spreadsheet cell holding ``value`` (as ``cell_number`` writes
+    it), so it reads as ``figure`` shows it: decimals, and pence, only where the value has
+    them (a format cannot drop ".00" by itself, so it is chosen cell by cell)."""
+    whole = _blank(value) or _decimal(value) == _decimal(value).to_integral_value()
+    if measure == "money":
+        return '"£"#,##0' if whole else '"£"#,##0.00'
+    if measure == "percentage":
+        return '0"%"' if whole else '0.0"%"'
+    return "#,##0" if whole else "#,##0.##"
 
 
 # --- people and files ----------------------------------------------------------------------------

@@ -135,6 +135,10 @@ def test_rag_percent_rounds_down(value, text):
     assert f.rag_percent(value) == text
 
 
+def test_unit_of_a_measure():
+    assert [f.unit(m) for m in ("money", "percentage", "count", "")] == ["£", "%", "", ""]
+
+
 @pytest.mark.parametrize(
     ("value", "unit", "text"),
     [
@@ -196,6 +200,38 @@ def test_cell_number(value, cell):
     assert result == cell
     if cell is not None:
         assert str(result) == str(cell)
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        (D("99.99"), D(99)),
+        (D(100), D(100)),
+        (D("89.999"), D(89)),
+        (D("Infinity"), None),
+        (None, None),
+    ],
+)
+def test_rag_percent_cell_rounds_down_like_the_page(value, cell):
+    assert f.rag_percent_cell(value) == cell
+    if value is not None and cell is not None:
+        assert f"{f.rag_percent_cell(value)}%" == f.rag_percent(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "measure", "code"),
+    [
+        (D(75000), "money", '"£"#,##0'),
+        (D("75000.5"), "money", '"£"#,##0.00'),
+        (D(90), "percentage", '0"%"'),
+        (D("85.5"), "percentage", '0.0"%"'),
+        (D(1250), "count", "#,##0"),
+        (D("13.14"), "average", "#,##0.##"),
+        (None, "count", "#,##0"),
+    ],
+)
+def test_excel_format_shows_decimals_only_where_the_value_has_them(value, measure, code):
+    assert f.excel_format(value, measure) == code
 
 
 # --- dates and date-times ------------------------------------------------------------------------
