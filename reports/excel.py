@@ -372,7 +372,7 @@ def check_file(name: str, size: int, data: bytes) -> None:
         raise UploadRefused(NOT_XLSX)
     if size > MAX_UPLOAD_BYTES:
         raise UploadRefused(
-            f"The file is {size / (1024 * 1024):.1f} MB; the largest accepted is "
+            f"The file is {formatting.file_size(size)}; the largest accepted is "
             f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB. Upload the template itself, without "
             "added pictures or sheets."
         )

@@ -44,9 +44,16 @@ def pounds(value) -> str:
 
 
 @register.filter
-def figure(value) -> str:
-    """A figure with thousands separators and no needless decimals."""
-    return formatting.number(value)
+def figure(value, measure: str = "") -> str:
+    """A figure with thousands separators and no needless decimals; given a KPI's measure,
+    money as pounds and a percentage with its sign: {{ value|figure:kpi.measure }}."""
+    return formatting.figure(value, measure)
+
+
+@register.filter
+def file_size(n) -> str:
+    """512 bytes, 1.5 KB, 2.0 MB."""
+    return "" if n is None or n == "" else formatting.file_size(n)
 
 
 @register.filter
