@@ -192,28 +192,27 @@ def _day(value) -> date | None:
     return value if isinstance(value, date) else None
 
 
-def long_date(value) -> str:
-    """2 December 2026 (a date-time is shown as its UK local day)."""
+def _dated(value, show) -> str:
+    """``show`` the day of a date or moment; "" for a blank; anything else as it is."""
     if _blank(value):
         return ""
     day = _day(value)
-    return f"{day.day} {day:%B %Y}" if day is not None else str(value)
+    return show(day) if day is not None else str(value)
+
+
+def long_date(value) -> str:
+    """2 December 2026 (a date-time is shown as its UK local day)."""
+    return _dated(value, lambda day: f"{day.day} {day:%B %Y}")
 
 
 def short_date(value) -> str:
     """02/12/2026, for a table column or a file (a date-time: its UK local day)."""
-    if _blank(value):
-        return ""
-    day = _day(value)
-    return f"{day:%d/%m/%Y}" if day is not None else str(value)
+    return _dated(value, lambda day: f"{day:%d/%m/%Y}")
 
 
 def month(value) -> str:
     """December 2026."""
-    if _blank(value):
-        return ""
-    day = _day(value)
-    return f"{day:%B %Y}" if day is not None else str(value)
+    return _dated(value, lambda day: f"{day:%B %Y}")
 
 
 def long_datetime(value) -> str:
