@@ -3,16 +3,10 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.utils.formats import date_format
 
 from contracts.models import Contract, FundingSource, Organisation, ReportingPeriod, User
 from contracts.services import contract_sync_periods
-
-UK_DATE = "d/m/Y"
-
-
-def uk_date(value) -> str:
-    return date_format(value, UK_DATE) if value else "-"
+from psis.formatting import short_date
 
 
 @admin.register(Organisation)
@@ -154,15 +148,15 @@ class ContractAdmin(admin.ModelAdmin):
     # The term dates are computed from the start date, so there is nothing to show on a blank form.
     @admin.display(description="Initial term ends")
     def initial_term_end_uk(self, obj):
-        return uk_date(obj.initial_term_end) if obj.start_date else "-"
+        return (short_date(obj.initial_term_end) or "-") if obj.start_date else "-"
 
     @admin.display(description="Extension decision due")
     def extension_decision_due_uk(self, obj):
-        return uk_date(obj.extension_decision_due) if obj.start_date else "-"
+        return (short_date(obj.extension_decision_due) or "-") if obj.start_date else "-"
 
     @admin.display(description="Latest possible end (with extension)")
     def latest_possible_end_uk(self, obj):
-        return uk_date(obj.latest_possible_end) if obj.start_date else "-"
+        return (short_date(obj.latest_possible_end) or "-") if obj.start_date else "-"
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -200,15 +194,15 @@ class ReportingPeriodAdmin(admin.ModelAdmin):
 
     @admin.display(description="Start", ordering="start")
     def start_uk(self, obj):
-        return uk_date(obj.start)
+        return short_date(obj.start) or "-"
 
     @admin.display(description="End", ordering="end")
     def end_uk(self, obj):
-        return uk_date(obj.end)
+        return short_date(obj.end) or "-"
 
     @admin.display(description="Due", ordering="due_date")
     def due_date_uk(self, obj):
-        return uk_date(obj.due_date)
+        return short_date(obj.due_date) or "-"
 
     @admin.display(description="Financial year")
     def fy_label(self, obj):

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.crypto import salted_hmac
 
 from psis import periods
+from psis.formatting import person
 
 
 class Organisation(models.Model):
@@ -66,7 +67,7 @@ class User(AbstractUser):
         ]
 
     def __str__(self):
-        return self.get_full_name() or self.username
+        return person(self)
 
     def get_session_auth_hash(self):
         """Sessions carry this hash: raising session_epoch ends every session at once."""

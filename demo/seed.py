@@ -33,7 +33,7 @@ from kpis.models import (
     TargetStatus,
 )
 from pathways.models import Pathway
-from psis import periods, rag, targets
+from psis import formatting, periods, rag, targets
 from reports.models import BreakdownFigure, Figure, Return, ReturnComment
 from reports.state import submitted_late
 
@@ -361,7 +361,7 @@ COMMENTARY = [
 
 
 def _text(template: str, rng: random.Random, period: ReportingPeriod, pathway: Pathway) -> str:
-    month = f"{rng.choice(period.as_quarter.months):%B %Y}"
+    month = formatting.month(rng.choice(period.as_quarter.months))
     return f"{DEMO_PREFIX} " + template.format(
         pathway=pathway.name, month=month, n=rng.randint(12, 40)
     )
@@ -518,7 +518,8 @@ def _make_return(
 
     if draft:
         last_month = period.as_quarter.months[2]
-        commentary = f"{DEMO_PREFIX} Draft in progress: {last_month:%B %Y} is still being checked."
+        month = formatting.month(last_month)
+        commentary = f"{DEMO_PREFIX} Draft in progress: {month} is still being checked."
     else:
         sentences = [_text(s, rng, period, pathway) for s in rng.sample(COMMENTARY, 2)]
         commentary = (

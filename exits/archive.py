@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.db.models import Count, Prefetch, Sum
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from contracts.models import Contract, ReportingPeriod
@@ -41,6 +40,7 @@ from pathways.models import Pathway
 from performance import results
 from performance.models import RagOverride
 from psis import exports
+from psis.formatting import file_size, local, long_date, long_datetime, person, short_datetime
 from reports.models import Attachment, BreakdownFigure, Figure, Return, ReturnComment
 from reports.state import state_of
 
@@ -67,22 +67,7 @@ def archive_filename(contract: Contract, day: date) -> str:
 
 
 def _local(value: datetime | None) -> datetime | None:
-    return timezone.localtime(value) if value is not None else None
-
-
-def _uk_datetime(value: datetime) -> str:
-    return timezone.localtime(value).strftime("%d/%m/%Y %H:%M")
-
-
-def person(user) -> str:
-    if user is None:
-        return ""
-    full = user.get_full_name()
-    return f"{full} ({user.username})" if full else user.username
-
-
-def size_text(n: int) -> str:
-    return filesizeformat(n).replace("\xa0", " ")
+    return local(value) if value is not None else None
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9 ._()\-]+")
@@ -204,7 +189,7 @@ class _Counter:
 def _csv_rows(rows: Iterable[Sequence]) -> Iterator[list]:
     """psis.exports writes a date as dd/mm/yyyy; a time of day is kept here as dd/mm/yyyy hh:mm."""
     for row in rows:
-        yield [_uk_datetime(v) if isinstance(v, datetime) else v for v in row]
+        yield [short_datetime(v) if isinstance(v, datetime) else v for v in row]
 
 
 # --- rows: one function per file -----------------------------------------------------------------
@@ -298,10 +283,10 @@ def return_rows(contract: Contract, today: date) -> list[list]:
                 r.period.due_date,
                 state.label,
                 _local(r.submitted_at),
-                person(r.submitted_by),
+                person(r.submitted_by, with_username=True),
                 state.is_late,
                 _local(r.reviewed_at),
-                person(r.reviewed_by),
+                person(r.reviewed_by, with_username=True),
                 r.commentary,
                 r.commentary_personal_data_reason,
                 r.version,
@@ -476,7 +461,7 @@ def history_rows(contract: Contract) -> Iterator[list]:
     def row(record, what, where, values):
         return [
             _local(record.history_date),
-            person(record.history_user) or "System",
+            person(record.history_user, with_username=True) or "System",
             _CHANGE.get(record.history_type, record.history_type),
             record.history_change_reason or "",
             what,
@@ -562,7 +547,7 @@ def review_rows(contract: Contract) -> Iterator[list]:
             _local(c.created_at),
             c.get_kind_display(),
             c.kpi.code if c.kpi else "",
-            person(c.author),
+            person(c.author, with_username=True),
             org.name if org else "",
             c.text,
         ]
@@ -608,9 +593,9 @@ def override_rows(contract: Contract) -> Iterator[list]:
             o.period.fy_label,
             o.get_rag_display(),
             o.reason,
-            person(o.created_by),
+            person(o.created_by, with_username=True),
             _local(o.created_at),
-            person(o.withdrawn_by),
+            person(o.withdrawn_by, with_username=True),
             _local(o.withdrawn_at),
         ]
 
@@ -811,7 +796,7 @@ def _write_evidence(
                 path,
                 a.size,
                 a.content_type,
-                person(a.uploaded_by),
+                person(a.uploaded_by, with_username=True),
                 _local(a.uploaded_at),
                 status,
                 _local(a.purged_at),
@@ -884,8 +869,8 @@ def _readme(contract: Contract, when: datetime, by: str, result: ExitResult) -> 
     lines = [
         f"Contract exit archive: {contract.name} ({contract.reference})",
         "",
-        f"Made {when:%d/%m/%Y at %H:%M %Z} by {by}.",
-        f"Contract {contract.start_date:%d/%m/%Y}, lead commissioner "
+        f"Made {long_datetime(when)} {local(when):%Z} by {by}.",
+        f"Contract {long_date(contract.start_date)}, lead commissioner "
         f"{contract.lead_commissioner.name}, lead provider {contract.lead_provider.name}.",
         "",
         "Conventions",
@@ -1040,7 +1025,7 @@ class ExitContents:
             ("RAG overrides", self.rag_overrides, ""),
             ("Contract meetings", self.meetings, ""),
             ("Actions in the action log", self.actions, ""),
-            ("Evidence files", self.evidence_files, size_text(self.evidence_bytes)),
+            ("Evidence files", self.evidence_files, file_size(self.evidence_bytes)),
             (
                 "Evidence files purged under the retention period",
                 self.evidence_purged,

@@ -33,6 +33,7 @@ from contracts.models import Contract, User
 from exits import archive
 from exits.models import ExitArchive
 from meetings import tasks as pack_tasks
+from psis.formatting import file_size, person
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ def _store(job_id: int, handle, result: archive.ExitResult) -> str:
         missing = len(result.evidence_missing)
         job.message = (
             f"Ready to download ({len(result.entries)} files, "
-            f"{archive.size_text(result.total_bytes)} before compression"
+            f"{file_size(result.total_bytes)} before compression"
             + (f"; {missing} evidence files missing from storage" if missing else "")
             + ")"
         )
@@ -205,7 +206,7 @@ def run_exit_job(job_id: int) -> str:
             result = archive.contract_exit_archive(
                 job.contract,
                 stream=handle,
-                generated_by=archive.person(job.requested_by),
+                generated_by=person(job.requested_by, with_username=True),
                 progress=partial(_progress, job_id),
             )
             return _store(job_id, handle, result)

@@ -11,17 +11,26 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from django.db.models import Q
 from django.utils import timezone
 
 from contracts.models import Contract, ReportingPeriod
-from kpis.models import Measure, ObaClass
+from kpis.models import ObaClass
 from meetings.models import Action, Meeting, MeetingPack
 from performance import charts
+from psis.formatting import (
+    figure,
+    long_date,
+    number,
+    percent,
+    person,
+    rag_percent,
+    short_date,
+    unit,
+)
 from psis.rag import DEFAULT_TOLERANCE, Rag, Trend
-from psis.targets import format_number
 from reports.models import Figure, Return, ReturnComment
 
 logger = logging.getLogger(__name__)
@@ -34,44 +43,11 @@ DASH = "—"
 
 
 def _shown(kpi, value: Decimal | None) -> str:
-    if value is None:
-        return DASH
-    if value.is_infinite():
-        return format_number(value)
-    if kpi.measure == Measure.MONEY:
-        return f"£{format_number(value, places=0)}"
-    if kpi.measure == Measure.PERCENTAGE:
-        return f"{format_number(value, places=1)}%"
-    return format_number(value, places=1)
+    return figure(value, kpi.measure) or DASH
 
 
 def _percent(value: Decimal | None) -> str:
-    if value is None:
-        return DASH
-    # Rounded down like the RAG explanation, so 99.99% never reads 100% beside an amber.
-    return f"{format_number(value, places=0, rounding=ROUND_FLOOR)}%"
-
-
-def _person(user) -> str:
-    if user is None:
-        return ""
-    return user.get_full_name() or user.username
-
-
-def _day(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = timezone.localtime(value) if timezone.is_aware(value) else value
-    return f"{value.day} {value:%B %Y}"
-
-
-def _short_day(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = timezone.localtime(value) if timezone.is_aware(value) else value
-    return value.strftime("%d/%m/%Y")
+    return rag_percent(value) or DASH
 
 
 @dataclass(frozen=True)
@@ -218,10 +194,6 @@ class PackData:
         return self.marking == "DRAFT"
 
 
-def _unit(kpi) -> str:
-    return {Measure.MONEY: "£", Measure.PERCENTAGE: "%"}.get(kpi.measure, "")
-
-
 def _chart_points(result) -> list[tuple[str, Decimal | None]]:
     return [(p.short_label, value) for p, value in result.history]
 
@@ -237,7 +209,7 @@ def _chart(result) -> str | None:
         title=f"{result.kpi.code}: last {len(points)} quarters",
         width=170,
         height=64,
-        unit=_unit(result.kpi),
+        unit=unit(result.kpi.measure),
         chart_id=f"chart-{result.kpi.pk}",
     )
     return charts.data_uri(svg)
@@ -248,7 +220,7 @@ def _chart_alt(result) -> str:
     if not points:
         return ""
     text = charts.describe(
-        points, targets=[result.quarter_target] * len(points), unit=_unit(result.kpi)
+        points, targets=[result.quarter_target] * len(points), unit=unit(result.kpi.measure)
     )
     return f"{result.kpi.code} by quarter: {text}"
 
@@ -258,8 +230,8 @@ def _override_note(result) -> str:
     if override is None:
         return ""
     return (
-        f"Overridden to {result.rag.word} by {_person(override.created_by)} on "
-        f"{_short_day(override.created_at)} (the rule gave {result.rule_rag.word}): "
+        f"Overridden to {result.rag.word} by {person(override.created_by)} on "
+        f"{long_date(override.created_at)} (the rule gave {result.rule_rag.word}): "
         f"{override.reason}"
     )
 
@@ -321,8 +293,8 @@ def _return_row(summary) -> ReturnRow:
     return ReturnRow(
         pathway=summary.pathway.name,
         status=state.label,
-        due=_short_day(summary.due_date),
-        submitted=_short_day(summary.submitted_at) or DASH,
+        due=short_date(summary.due_date),
+        submitted=short_date(summary.submitted_at) or DASH,
         note=state.timeliness,
         is_problem=state.is_problem,
     )
@@ -342,8 +314,8 @@ def _review_thread(returns: list[Return]) -> dict[int, list[dict]]:
         by_pathway.setdefault(pathway_of[comment.ret_id], []).append(
             {
                 "kind": comment.get_kind_display(),
-                "author": _person(comment.author),
-                "when": _short_day(comment.created_at),
+                "author": person(comment.author),
+                "when": long_date(comment.created_at),
                 "kpi": comment.kpi.code if comment.kpi_id else "",
                 "text": comment.text,
             }
@@ -360,10 +332,10 @@ def action_row(action: Action, period: ReportingPeriod, today: date) -> ActionRo
         raised=action.raised_at.period.label,
         description=action.description,
         owner=owner,
-        due=_short_day(action.due_date),
+        due=short_date(action.due_date),
         status=action.get_status_display(),
         kpi=action.kpi.code if action.kpi_id else "",
-        closed=_short_day(action.closed_at),
+        closed=short_date(action.closed_at),
         is_overdue=action.is_open and action.due_date < today,
         carried_forward=action.raised_at.period_id != period.pk,
     )
@@ -397,10 +369,8 @@ FIGURE_FIELDS = {
 def _value_text(value) -> str:
     if value is None or value == "":
         return "not reported"
-    if isinstance(value, Decimal):
-        return format_number(value)
-    if isinstance(value, int):
-        return format_number(value)
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        return number(value)
     return str(value).capitalize()
 
 
@@ -466,8 +436,8 @@ def amendments(
                 kpi_description=kpi.description,
                 quarter=f"{new.ret.period.label} ({new.ret.period.fy_label})",
                 change="; ".join(changes),
-                changed_at=_short_day(new.history_date),
-                changed_by=_person(new.history_user),
+                changed_at=short_date(new.history_date),
+                changed_by=person(new.history_user),
                 reason=new.history_change_reason or "",
             )
         )
@@ -490,7 +460,7 @@ RAG_RULES = [
     (
         "Green, Amber, Red",
         f"Green: ratio at least 1 (100%). Amber: at least 1 minus the tolerance (by default "
-        f"{format_number(DEFAULT_TOLERANCE * 100)}%, so 90%). Red: below that.",
+        f"{percent(DEFAULT_TOLERANCE * 100)}, so 90%). Red: below that.",
     ),
     (
         "Headline RAG",
@@ -563,20 +533,20 @@ def _parties(contract: Contract, pathways) -> list[tuple[str, str]]:
 def _key_dates(contract: Contract, period: ReportingPeriod) -> list[tuple[str, str]]:
     dates = [
         ("Contract year", f"Year {period.year} (quarter {period.quarter} of 4)"),
-        ("Quarter", f"{_day(period.start)} to {_day(period.end)}"),
-        ("Returns due", _day(period.due_date)),
-        ("Contract started", _day(contract.start_date)),
+        ("Quarter", f"{long_date(period.start)} to {long_date(period.end)}"),
+        ("Returns due", long_date(period.due_date)),
+        ("Contract started", long_date(contract.start_date)),
         (
             "Initial term ends",
-            f"{_day(contract.initial_term_end)} ({contract.initial_term_years} years)",
+            f"{long_date(contract.initial_term_end)} ({contract.initial_term_years} years)",
         ),
     ]
     if contract.extension_years:
         dates += [
-            ("Extension decision due by", _day(contract.extension_decision_due)),
+            ("Extension decision due by", long_date(contract.extension_decision_due)),
             (
                 "Latest end if extended",
-                f"{_day(contract.latest_possible_end)} "
+                f"{long_date(contract.latest_possible_end)} "
                 f"(up to {contract.extension_years} more years)",
             ),
         ]
@@ -665,7 +635,7 @@ def build_pack_data(
         title=f"{contract.reference} contract meeting pack, {period.label} ({period.fy_label})",
         quarter_text=f"{period.label} ({period.fy_label})",
         meeting=meeting,
-        meeting_date=_day(meeting.date) if meeting else "Not yet arranged",
+        meeting_date=long_date(meeting.date) if meeting else "Not yet arranged",
         parties=_parties(contract, pathways),
         key_dates=_key_dates(contract, period),
         matrix=matrix,

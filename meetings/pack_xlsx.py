@@ -8,15 +8,13 @@ carrying the word; every text cell is written as a string, so nothing typed beco
 from __future__ import annotations
 
 import io
-from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from kpis.models import Measure
 from meetings.pack_data import RAG_BANDS, PackData, PathwaySection
 from psis.exports import rag_cell, safe_sheet_title, set_widths, write_cell, write_header
+from psis.formatting import cell_moment, cell_number, excel_format, rag_percent_cell
 
 TITLE_FONT = Font(bold=True, size=14)
 HEADING_FONT = Font(bold=True, size=11, color="1D3C6E")
@@ -43,25 +41,6 @@ KPI_HEADERS = [
 KPI_WIDTHS = [10, 24, 60, 12, 12, 12, 12, 10, 14, 10, 40, 10, 12, 70, 60, 60]
 
 
-def _number(value: Decimal | None) -> Decimal | None:
-    if value is None or value.is_infinite():
-        return None
-    return value.quantize(Decimal("0.01"), ROUND_HALF_UP).normalize() + 0
-
-
-def _local(moment):
-    """Excel has no time zones: write local (UK) time, to the second."""
-    return None if moment is None else timezone.localtime(moment).replace(microsecond=0)
-
-
-def _format_for(kpi) -> str:
-    if kpi.measure == Measure.MONEY:
-        return '"£"#,##0'
-    if kpi.measure == Measure.PERCENTAGE:
-        return '0.0"%"'
-    return "#,##0.##"
-
-
 def _heading(ws, row: int, text: str) -> int:
     write_cell(ws, row, 1, text).font = HEADING_FONT
     return row + 1
@@ -79,7 +58,7 @@ def _summary(wb: Workbook, data: PackData) -> None:
         ("Financial-year quarter", data.period.fy_label),
         ("Meeting date", data.meeting_date),
         ("Status", data.marking.capitalize()),
-        ("Prepared", _local(data.generated_at)),
+        ("Prepared", cell_moment(data.generated_at)),
         *data.parties,
     ]
     for label, value in facts:
@@ -140,29 +119,30 @@ def _pathway_sheet(wb: Workbook, section: PathwaySection) -> None:
     row = 2
     for kpi_row in [*section.rows, *section.not_due]:
         r = kpi_row.result
-        number_format = _format_for(r.kpi)
+        measure = r.kpi.measure
         values = [
             kpi_row.code,
             kpi_row.section,
             kpi_row.description,
-            _number(r.quarter_target),
-            _number(r.ytd_target),
-            _number(r.actual),
-            _number(r.ytd_actual),
-            _number(r.percent_of_target),
+            cell_number(r.quarter_target),
+            cell_number(r.ytd_target),
+            cell_number(r.actual),
+            cell_number(r.ytd_actual),
+            rag_percent_cell(r.percent_of_target),
         ]
         for column, value in enumerate(values, start=1):
             cell = write_cell(ws, row, column, value, wrap=column in (2, 3))
             if 4 <= column <= 7 and value is not None:
-                cell.number_format = number_format
+                cell.number_format = excel_format(value, measure)
             if column == 8 and value is not None:
-                cell.number_format = '0.0"%"'
+                cell.number_format = excel_format(value, "percentage")
         rag_cell(ws, row, 9, kpi_row.rag, kpi_row.rag_word)
         write_cell(ws, row, 10, r.rag_source.capitalize())
         write_cell(ws, row, 11, kpi_row.override_note, wrap=True)
         write_cell(ws, row, 12, r.trend_word if r.due else "")
-        forecast = write_cell(ws, row, 13, _number(r.forecast))
-        forecast.number_format = number_format
+        forecast_value = cell_number(r.forecast)
+        forecast = write_cell(ws, row, 13, forecast_value)
+        forecast.number_format = excel_format(forecast_value, measure)
         write_cell(ws, row, 14, kpi_row.explanation, wrap=True)
         write_cell(ws, row, 15, kpi_row.commentary, wrap=True)
         write_cell(ws, row, 16, kpi_row.narrative, wrap=True)
@@ -230,7 +210,7 @@ def _actions(wb: Workbook, data: PackData) -> None:
             a.owner,
             action.due_date,
             a.status,
-            _local(action.closed_at),
+            cell_moment(action.closed_at),
             a.kpi,
             a.carried_forward,
         ]

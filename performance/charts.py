@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from html import escape
 
-from psis.targets import format_number
+from psis.formatting import in_unit
 
 BAR = "#1d4f91"
 BAR_LATEST = "#0b2a55"
@@ -29,28 +29,21 @@ def _num(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def _shown(value: Decimal, unit: str) -> str:
-    number = format_number(value, places=1 if unit == "%" else 2)
-    if unit == "£":
-        return f"£{number}"
-    return f"{number}{unit}" if unit == "%" else number
-
-
 def describe(
     points: Sequence[Point], *, targets: Sequence[Decimal | None] = (), unit: str = ""
 ) -> str:
     """A plain-text reading of the chart, for ``<desc>`` and an image's alt text."""
     parts = [
-        f"{label}: {'not reported' if value is None else _shown(value, unit)}"
+        f"{label}: {'not reported' if value is None else in_unit(value, unit)}"
         for label, value in points
     ]
     text = "; ".join(parts) + "." if parts else "No figures yet."
     known = [t for t in targets if t is not None]
     if known:
         if len(set(known)) == 1:
-            text += f" Target {_shown(known[0], unit)}."
+            text += f" Target {in_unit(known[0], unit)}."
         else:
-            text += f" Target from {_shown(known[0], unit)} to {_shown(known[-1], unit)}."
+            text += f" Target from {in_unit(known[0], unit)} to {in_unit(known[-1], unit)}."
     return text
 
 
@@ -142,14 +135,14 @@ def history_chart(
         parts.append(
             f'<text x="{width - right}" y="{small + 2}" font-size="{small + 1}" text-anchor="end" '
             f'fill="{TARGET}" '
-            f'font-family="{FONT}">target {escape(_shown(last_target, unit))}</text>'
+            f'font-family="{FONT}">target {escape(in_unit(last_target, unit))}</text>'
         )
     latest = next((v for v in reversed(values) if v is not None), None)
     if latest is not None:
         parts.append(
             f'<text x="{left}" y="{small + 2}" font-size="{small + 1}" fill="{TEXT}" '
             f'font-family="{FONT}">'
-            f"latest {escape(_shown(latest, unit))}</text>"
+            f"latest {escape(in_unit(latest, unit))}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -34,7 +34,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
 import pandas as pd
@@ -46,9 +46,8 @@ from contracts.models import Contract, ReportingPeriod
 from kpis.models import Frequency, Kpi, Measure, TargetPeriod, TargetStatus
 from pathways.models import Pathway
 from performance.models import RagOverride
-from psis import periods, rag, targets
+from psis import formatting, periods, rag, targets
 from psis.rag import Basis, Judgement, Polarity, Rag, Trend
-from psis.targets import format_number
 from reports.models import BreakdownFigure, Figure, Return
 from reports.state import ReturnState, state_of
 
@@ -133,27 +132,27 @@ class KpiResult:
     # Figures as shown on screen and in the pack ("" where there is none).
     @property
     def actual_shown(self) -> str:
-        return _display(self.kpi, self.actual)
+        return formatting.figure(self.actual, self.kpi.measure)
 
     @property
     def ytd_shown(self) -> str:
-        return _display(self.kpi, self.ytd_actual)
+        return formatting.figure(self.ytd_actual, self.kpi.measure)
 
     @property
     def quarter_target_shown(self) -> str:
-        return _display(self.kpi, self.quarter_target)
+        return formatting.figure(self.quarter_target, self.kpi.measure)
 
     @property
     def ytd_target_shown(self) -> str:
-        return _display(self.kpi, self.ytd_target)
+        return formatting.figure(self.ytd_target, self.kpi.measure)
 
     @property
     def annual_target_shown(self) -> str:
-        return _display(self.kpi, self.annual_target)
+        return formatting.figure(self.annual_target, self.kpi.measure)
 
     @property
     def previous_shown(self) -> str:
-        return _display(self.kpi, self.previous_actual)
+        return formatting.figure(self.previous_actual, self.kpi.measure)
 
     @property
     def forecast_shown(self) -> str:
@@ -165,9 +164,7 @@ class KpiResult:
 
     @property
     def percent_shown(self) -> str:
-        if self.percent_of_target is None:
-            return ""
-        return f"{format_number(self.percent_of_target, places=1, rounding=ROUND_FLOOR)}%"
+        return formatting.rag_percent(self.percent_of_target)
 
 
 @dataclass(frozen=True)
@@ -495,21 +492,7 @@ def _basis(kpi: Kpi) -> Basis:
 
 
 def _shown(kpi: Kpi, value: Decimal | None) -> str:
-    if value is None:
-        return "not reported"
-    if value.is_infinite():
-        return format_number(value)
-    match kpi.measure:
-        case Measure.MONEY:
-            return f"£{format_number(value)}"
-        case Measure.PERCENTAGE:
-            return f"{format_number(value, places=1)}%"
-        case _:
-            return format_number(value)
-
-
-def _display(kpi: Kpi, value: Decimal | None) -> str:
-    return "" if value is None else _shown(kpi, value)
+    return formatting.figure(value, kpi.measure) or "not reported"
 
 
 def _estimate(kpi: Kpi, value: Decimal | None) -> str:
@@ -531,11 +514,11 @@ def _ratio_text(j: Judgement) -> str:
         return ""
     if j.ratio.is_infinite():
         return "within the maximum"
-    return f"{format_number(j.ratio * 100, places=1, rounding=ROUND_FLOOR)}%"
+    return formatting.rag_percent(j.ratio * 100)
 
 
 def _tolerance_text(j: Judgement) -> str:
-    return f"tolerance {format_number(j.tolerance * 100, places=1)}%"
+    return f"tolerance {formatting.percent(j.tolerance * 100)}"
 
 
 def _sentence(kpi: Kpi, label: str, j: Judgement, how: str = "", pro_rata: bool = False) -> str:
@@ -606,19 +589,19 @@ def _targets(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> _Targets:
     ytd = targets.ytd_target(value, tp, quarters=period.quarter, weeks=weeks_ytd)
     how = targets.explain_ytd(value, tp, period.quarter, weeks=weeks_ytd)
     if tp == targets.TargetPeriod.ANNUAL:
-        how = f"annual {format_number(value)} × {3 * period.quarter}/12"
+        how = f"annual {formatting.number(value)} × {3 * period.quarter}/12"
     return _Targets(quarter, ytd, annual, how)
 
 
 def _months_judgement(kpi: Kpi, figure: dict | None, target: Decimal, tol) -> Judgement:
     months = [None, None, None] if figure is None else _months(figure)
     return rag.judge_months(
-        months, target, polarity=Polarity(kpi.polarity), tolerance=tol, unit=_unit(kpi)
+        months,
+        target,
+        polarity=Polarity(kpi.polarity),
+        tolerance=tol,
+        unit=formatting.unit(kpi.measure),
     )
-
-
-def _unit(kpi: Kpi) -> str:
-    return {Measure.MONEY: "£", Measure.PERCENTAGE: "%"}.get(kpi.measure, "")
 
 
 def _categories_judgement(
@@ -738,14 +721,14 @@ def _judge_rule(inputs: _Inputs, ctx: _Context, explain: bool = True) -> _Judged
     if kpi.measure == Measure.PERCENTAGE and sums:
         y_text = y_text.replace(
             f"YTD {_shown(kpi, ytd)}",
-            f"YTD {_shown(kpi, ytd)} ({format_number(sums.ytd_num)} of "
-            f"{format_number(sums.ytd_den)})",
+            f"YTD {_shown(kpi, ytd)} ({formatting.number(sums.ytd_num)} of "
+            f"{formatting.number(sums.ytd_den)})",
             1,
         )
     if kpi.measure == Measure.AVERAGE and sums:
         y_text = y_text.replace(
             f"YTD {_shown(kpi, ytd)}",
-            f"YTD {_shown(kpi, ytd)} (weighted over {format_number(sums.ytd_cases)} cases)",
+            f"YTD {_shown(kpi, ytd)} (weighted over {formatting.number(sums.ytd_cases)} cases)",
             1,
         )
     if basis == Basis.YEAR_TO_DATE:
@@ -784,13 +767,14 @@ def _rule(inputs: _Inputs, ctx: _Context, explain: bool = True) -> _Rule:
     )
     if not has_figure:
         state = state_of(ctx.data.returns.get((kpi.pathway_id, period.pk)), period, ctx.today)
+        due = formatting.long_date(period.due_date)
         if not state.is_submitted and not state.is_overdue:
-            text = f"Return not yet submitted; due by {period.due_date:%d/%m/%Y}, so not yet rated"
+            text = f"Return not yet submitted; due by {due}, so not yet rated"
             return _Rule(Rag.NOT_DUE, Rag.NOT_DUE, text, text, basis, awaiting=True, reported=False)
         if state.is_submitted:
             text = "Due but not reported in the submitted return → Missing"
         else:
-            text = f"Due but the return was not submitted by {period.due_date:%d/%m/%Y} → Missing"
+            text = f"Due but the return was not submitted by {due} → Missing"
         return _Rule(Rag.MISSING, Rag.MISSING, text, text, basis, reported=False)
     judged = _judge_rule(inputs, ctx, explain)
     return _Rule(
@@ -853,8 +837,8 @@ def _result(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> KpiResult:
     rag_value, source = rule.rag, "rule"
     if override is not None:
         rag_value, source = Rag(override.rag), "override"
-        who = override.created_by.get_full_name() or override.created_by.username
-        when = timezone.localtime(override.created_at).strftime("%d/%m/%Y")
+        who = formatting.person(override.created_by)
+        when = formatting.long_date(override.created_at)
         text = (
             f"Overridden to {rag_value.word} by {who} on {when}: {override.reason}. "
             f"The rule gave {rule.rag.word}: {rule_text}"
@@ -1080,12 +1064,6 @@ RESULT_HEADERS = [
 RESULT_WIDTHS = [24, 10, 50, 22, 14, 14, 12, 12, 12, 12, 12, 10, 14, 10, 10, 80]
 
 
-def _cell(value: Decimal | None) -> Decimal | None:
-    if value is None or value.is_infinite():
-        return None
-    return value.quantize(Decimal("0.01"), ROUND_HALF_UP).normalize() + 0
-
-
 def result_rows(results: Iterable[KpiResult]) -> Iterable[list]:
     """One row per KPI per quarter, in RESULT_HEADERS' order."""
     for r in results:
@@ -1096,12 +1074,12 @@ def result_rows(results: Iterable[KpiResult]) -> Iterable[list]:
             r.kpi.get_oba_class_display(),
             r.period.label,
             r.period.fy_label,
-            _cell(r.actual),
-            _cell(r.ytd_actual),
-            _cell(r.quarter_target),
-            _cell(r.ytd_target),
-            _cell(r.annual_target),
-            _cell(r.percent_of_target),
+            formatting.cell_number(r.actual),
+            formatting.cell_number(r.ytd_actual),
+            formatting.cell_number(r.quarter_target),
+            formatting.cell_number(r.ytd_target),
+            formatting.cell_number(r.annual_target),
+            formatting.cell_number(r.percent_of_target),
             r.rag_word,
             r.rag_source,
             r.trend_word,

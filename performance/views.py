@@ -24,7 +24,7 @@ from pathways.access import pathways_for
 from performance import charts, results, results_cache, services
 from performance.forms import RagOverrideForm
 from performance.models import RagOverride
-from psis import exports
+from psis import exports, formatting
 from reports import quarters
 from reports.models import ReturnComment
 from reports.state import is_overdue_on
@@ -91,10 +91,6 @@ def _svg(svg: str) -> str:
     return mark_safe(svg)  # noqa: S308
 
 
-def _unit(kpi: Kpi) -> str:
-    return {"money": "£", "percentage": "%"}.get(kpi.measure, "")
-
-
 def _small_chart(result: results.KpiResult) -> str:
     points = [(p.short_label, value) for p, value in result.history]
     return _svg(
@@ -104,7 +100,7 @@ def _small_chart(result: results.KpiResult) -> str:
             title=f"{result.kpi.code}: last {len(points)} quarters",
             width=170,
             height=64,
-            unit=_unit(result.kpi),
+            unit=formatting.unit(result.kpi.measure),
             chart_id=f"chart-{result.kpi.pk}",
         )
     )
@@ -272,7 +268,7 @@ def _kpi_page(request, reference, code, *, quarter=None, form=None, status=200) 
         title=f"{kpi.code}: every quarter to {period.label}",
         width=720,
         height=200,
-        unit=_unit(kpi),
+        unit=formatting.unit(kpi.measure),
         chart_id=f"kpi-chart-{kpi.pk}",
     )
     # Query: the review thread of those quarters' returns, about this KPI or the whole return.

@@ -17,6 +17,15 @@ from openpyxl.cell.cell import TYPE_STRING
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from psis.formatting import (
+    EXCEL_DATE,
+    EXCEL_DATETIME,
+    cell_moment,
+    plain_number,
+    short_date,
+    short_datetime,
+)
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -42,9 +51,11 @@ def _csv_value(value):
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+        return plain_number(value)
+    if isinstance(value, datetime):
+        return short_datetime(value)
     if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
+        return short_date(value)
     return neutralise(str(value))
 
 
@@ -66,11 +77,11 @@ def _xlsx_value(cell, value):
     if isinstance(value, bool):
         cell.value = "Yes" if value else "No"
     elif isinstance(value, datetime):
-        cell.value = value.replace(tzinfo=None)
-        cell.number_format = "dd/mm/yyyy hh:mm"
+        cell.value = cell_moment(value)
+        cell.number_format = EXCEL_DATETIME
     elif isinstance(value, date):
         cell.value = value
-        cell.number_format = "dd/mm/yyyy"
+        cell.number_format = EXCEL_DATE
     elif isinstance(value, int | float | Decimal):
         cell.value = value
     elif value is None:

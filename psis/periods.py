@@ -16,6 +16,8 @@ from decimal import Decimal
 
 from holidays import country_holidays
 
+from psis.formatting import long_date
+
 _ONE_DAY = timedelta(days=1)
 
 
@@ -34,13 +36,9 @@ def _months_between(earlier: date, later: date) -> int:
     return (later.year - earlier.year) * 12 + later.month - earlier.month
 
 
-def _day(d: date) -> str:
-    return f"{d.day} {d:%B %Y}"
-
-
 def _check_start(start: date) -> None:
     if start.day != 1:
-        raise ValueError(f"A contract must start on the 1st of a month, not {_day(start)}.")
+        raise ValueError(f"A contract must start on the 1st of a month, not {long_date(start)}.")
 
 
 def add_years(d: date, years: int) -> date:
@@ -117,7 +115,7 @@ def quarter_by_number(start: date, year: int, quarter: int) -> Quarter:
 def quarter_of(start: date, day: date) -> Quarter:
     _check_start(start)
     if day < start:
-        raise ValueError(f"{_day(day)} is before the contract starts on {_day(start)}.")
+        raise ValueError(f"{long_date(day)} is before the contract starts on {long_date(start)}.")
     return quarter_by_index(start, _months_between(start, day) // 3)
 
 
@@ -159,7 +157,9 @@ def parse_quarter_label(start: date, label: str) -> Quarter:
         middle = _add_months(fy_start, 1)
         _check_start(start)
         if middle < start:
-            raise ValueError(f"{label.strip()} is before the contract starts on {_day(start)}.")
+            raise ValueError(
+                f"{label.strip()} is before the contract starts on {long_date(start)}."
+            )
         return quarter_of(start, middle)
     raise ValueError(f"Could not read the quarter '{label}'. Use {_ACCEPTED_FORMS}.")
 

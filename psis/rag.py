@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from enum import StrEnum
 
-from psis.targets import Number, TargetPeriod, format_number, to_decimal
+from psis.formatting import in_unit, percent, rag_percent
+from psis.targets import Number, TargetPeriod, to_decimal
 
 DEFAULT_TOLERANCE = Decimal("0.10")
 _INFINITY = Decimal("Infinity")
@@ -190,8 +191,7 @@ def _rag_for(value: Decimal, tolerance: Decimal) -> Rag:
 def _percent(value: Decimal) -> str:
     if value.is_infinite():
         return "within the maximum"
-    # Rounded down, so 99.99% is never shown as 100% beside an amber.
-    return f"{format_number(value * 100, places=1, rounding=ROUND_FLOOR)}%"
+    return rag_percent(value * 100)
 
 
 def _check_tolerance(tolerance: Number) -> Decimal:
@@ -199,15 +199,6 @@ def _check_tolerance(tolerance: Number) -> Decimal:
     if not 0 <= value <= 1:
         raise ValueError(f"Tolerance must be between 0 and 1 (e.g. 0.10 for 10%), not {value}.")
     return value
-
-
-def _shown(value: Decimal, unit: str) -> str:
-    number = format_number(value)
-    if unit in ("£", "$", "€"):
-        return f"{unit}{number}"
-    if unit in ("", "%"):
-        return f"{number}{unit}"
-    return f"{number} {unit}"
 
 
 def _target_word(polarity: Polarity) -> str:
@@ -243,16 +234,16 @@ def judge(
         if a is None:
             return result(Rag.NO_TARGET, None, "No target set, so not rated")
         return result(
-            Rag.NO_TARGET, None, f"{_shown(a, unit)} reported; no target set, so not rated"
+            Rag.NO_TARGET, None, f"{in_unit(a, unit)} reported; no target set, so not rated"
         )
-    target = f"{_target_word(polarity)} {_shown(e, unit)}"
+    target = f"{_target_word(polarity)} {in_unit(e, unit)}"
     if a is None:
         return result(Rag.MISSING, None, f"Due but not reported ({target}) → Missing")
     value = _ratio(a, e, polarity)
     rag = _rag_for(value, tol)
     explanation = (
-        f"{_shown(a, unit)} against {target}: {_percent(value)} → {rag.word} "
-        f"(tolerance {format_number(tol * 100, places=1)}%)"
+        f"{in_unit(a, unit)} against {target}: {_percent(value)} → {rag.word} "
+        f"(tolerance {percent(tol * 100)})"
     )
     return result(rag, value, explanation)
 
@@ -278,7 +269,7 @@ def judge_months(
         raise ValueError("judge_months needs at least one month's figure.")
     tol = _check_tolerance(tolerance)
     e = to_decimal(monthly_target)
-    word = f"monthly {_target_word(polarity)} of {_shown(e, unit)}"
+    word = f"monthly {_target_word(polarity)} of {in_unit(e, unit)}"
     unreported = sum(1 for a in actuals if a is None)
     if unreported:
         explanation = f"{unreported} of {len(actuals)} months not reported ({word}) → Missing"
@@ -288,15 +279,15 @@ def judge_months(
     worst_actual, worst_ratio = min(rated, key=lambda pair: pair[1])
     rag = _rag_for(worst_ratio, tol)
     met = sum(1 for _, value in rated if value >= 1)
-    figures = ", ".join(_shown(a, unit) for a, _ in rated)
+    figures = ", ".join(in_unit(a, unit) for a, _ in rated)
     explanation = f"{figures}: {met} of {len(rated)} months met the {word}"
     if rag == Rag.GREEN:
         explanation += " → Green"
     else:
         extreme = "lowest" if polarity == Polarity.HIGHER else "highest"
         explanation += (
-            f"; {extreme} {_shown(worst_actual, unit)} ({_percent(worst_ratio)}) → {rag.word} "
-            f"(tolerance {format_number(tol * 100, places=1)}%)"
+            f"; {extreme} {in_unit(worst_actual, unit)} ({_percent(worst_ratio)}) → {rag.word} "
+            f"(tolerance {percent(tol * 100)})"
         )
     return Judgement(rag, worst_ratio, worst_actual, e, tol, polarity, explanation)
 

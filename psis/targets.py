@@ -5,8 +5,10 @@ Pure Decimal arithmetic: no Django, no database, no floats.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
+
+from psis.formatting import number
 
 Number = Decimal | int
 
@@ -33,18 +35,6 @@ def to_decimal(value: Number) -> Decimal:
     if result.is_nan():
         raise ValueError("A figure cannot be NaN.")
     return result
-
-
-def format_number(value: Number, places: int = 2, rounding: str = ROUND_HALF_UP) -> str:
-    """Thousands separators, at most ``places`` decimals, no trailing zeros: 5,000 and 13.14."""
-    number = to_decimal(value)
-    if number.is_infinite():
-        return "∞" if number > 0 else "-∞"
-    rounded = number.quantize(Decimal(1).scaleb(-places), rounding=rounding)
-    text = f"{rounded:,f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
 
 
 def is_cumulative(period: TargetPeriod) -> bool:
@@ -138,7 +128,7 @@ def explain_ytd(
     _check_quarters(quarters)
     if target is None or period == TargetPeriod.UNSTATED:
         return "no target stated"
-    shown = format_number(target)
+    shown = number(target)
     match period:
         case TargetPeriod.ANNUAL:
             return f"annual {shown} × {quarters}/4"
@@ -149,7 +139,7 @@ def explain_ytd(
         case TargetPeriod.WEEKLY:
             if weeks is None:
                 return f"weekly {shown} × weeks to date"
-            return f"weekly {shown} × {format_number(weeks)} weeks"
+            return f"weekly {shown} × {number(weeks)} weeks"
         case _:
             return f"{shown} (not pro-rated)"
 

@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from contracts.models import ReportingPeriod
 from kpis.models import Kpi, Measure
 from pathways.models import Pathway
-from psis import periods
-from psis.targets import TargetPeriod, format_number, quarter_target
+from psis import formatting, periods
+from psis.targets import TargetPeriod, quarter_target
 from reports import validation
 from reports.models import (
     Attachment,
@@ -48,10 +47,6 @@ def kpis_due(pathway: Pathway, period: ReportingPeriod) -> list[Kpi]:
     return [kpi for kpi in kpis if kpi.is_due(period)]
 
 
-def _month_label(day: date) -> str:
-    return f"{day:%B %Y}"
-
-
 def spec_for(kpi: Kpi, period: ReportingPeriod) -> KpiSpec:
     return KpiSpec(
         code=kpi.code,
@@ -59,7 +54,7 @@ def spec_for(kpi: Kpi, period: ReportingPeriod) -> KpiSpec:
         monthly=kpi.asks_each_month,
         has_total=kpi.has_total,
         categories=tuple((str(c.pk), c.name) for c in kpi.categories.all()),
-        months=tuple(_month_label(m) for m in period.as_quarter.months),
+        months=tuple(formatting.month(m) for m in period.as_quarter.months),
     )
 
 
@@ -77,11 +72,7 @@ def target_text(kpi: Kpi, period: ReportingPeriod) -> str:
     quarter = quarter_target(target, target_period, weeks=weeks)
 
     def shown(value: Decimal) -> str:
-        if kpi.measure == Measure.MONEY:
-            return validation.pounds(value)
-        if kpi.measure == Measure.PERCENTAGE:
-            return f"{format_number(value)}%"
-        return format_number(value)
+        return formatting.figure(value, kpi.measure)
 
     lower = " or fewer" if kpi.polarity == "lower" else ""
     match target_period:
@@ -120,14 +111,6 @@ def figure_values(spec: KpiSpec, figure: Figure | None) -> FigureValues:
     )
 
 
-def _plain(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral() else f"{value:.2f}"
-    return str(value)
-
-
 def figure_inputs(spec: KpiSpec, values: FigureValues) -> dict[str, object]:
     """The values to show in a figure's inputs, keyed by field name (numbers stay numbers)."""
     inputs: dict[str, object] = {}
@@ -151,10 +134,15 @@ def figure_inputs(spec: KpiSpec, values: FigureValues) -> dict[str, object]:
 
 def figure_raw(spec: KpiSpec, values: FigureValues) -> dict[str, object]:
     """As ``figure_inputs``, with numbers as the text a person would type."""
-    return {
-        name: value if isinstance(value, bool) else _plain(value)
-        for name, value in figure_inputs(spec, values).items()
-    }
+    raw: dict[str, object] = {}
+    for name, value in figure_inputs(spec, values).items():
+        if isinstance(value, bool):
+            raw[name] = value
+        elif isinstance(value, Decimal | int):
+            raw[name] = formatting.plain_number(value)
+        else:
+            raw[name] = "" if value is None else str(value)
+    return raw
 
 
 def describe_figure(kpi: Kpi, spec: KpiSpec, values: FigureValues) -> str:
@@ -164,29 +152,29 @@ def describe_figure(kpi: Kpi, spec: KpiSpec, values: FigureValues) -> str:
     if spec.monthly:
         if all(m is None for m in values.months):
             return "No figure"
-        months = ", ".join("–" if m is None else format_number(m) for m in values.months)
+        months = ", ".join("–" if m is None else formatting.number(m) for m in values.months)
         total = validation.headline(spec, values)
-        return f"{months} (total {format_number(total)})" if total is not None else months
+        return f"{months} (total {formatting.number(total)})" if total is not None else months
     if kpi.measure == Measure.PERCENTAGE:
         if values.numerator is None or values.denominator is None:
             return "No figure"
+        of = f"{formatting.number(values.numerator)} of {formatting.number(values.denominator)}"
         if values.denominator == 0:
-            return f"{values.numerator:,} of {values.denominator:,}"
-        share = validation.headline(spec, values)
-        return f"{values.numerator:,} of {values.denominator:,} ({format_number(share, 1)}%)"
+            return of
+        return f"{of} ({formatting.percent(validation.headline(spec, values))})"
     if kpi.measure == Measure.AVERAGE:
         if values.value is None:
             return "No figure"
-        cases = "" if values.cases is None else f" over {values.cases:,} cases"
-        return f"{format_number(values.value)}{cases}"
+        cases = "" if values.cases is None else f" over {formatting.number(values.cases)} cases"
+        return f"{formatting.number(values.value)}{cases}"
     if kpi.measure == Measure.BREAKDOWN:
         total = validation.headline(spec, values)
-        return "No figure" if total is None else f"Total {format_number(total)}"
+        return "No figure" if total is None else f"Total {formatting.number(total)}"
     if values.value is None:
         return "No figure"
     if kpi.measure == Measure.MONEY:
-        return validation.pounds(values.value)
-    return format_number(values.value)
+        return formatting.money(values.value)
+    return formatting.number(values.value)
 
 
 def previous_figures(pathway: Pathway, period: ReportingPeriod, kpis: Sequence[Kpi]) -> dict:

@@ -25,6 +25,7 @@ from openpyxl.cell.cell import TYPE_STRING
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from psis import formatting
 from reports import validation
 
 FORMAT = "psis-return-1"
@@ -149,7 +150,10 @@ _VALIDATION_PROMPTS = {
     validation.WHOLE: ("Whole number", validation.WHOLE_MESSAGE),
     validation.POUNDS: ("Pounds", validation.POUNDS_MESSAGE),
     validation.DECIMAL: ("Number", validation.DECIMAL_MESSAGE),
-    validation.TEXT: ("Text", f"Keep it to {validation.TEXT_LIMIT:,} characters or fewer"),
+    validation.TEXT: (
+        "Text",
+        f"Keep it to {formatting.number(validation.TEXT_LIMIT)} characters or fewer",
+    ),
     validation.TICK: ("Yes or No", "Choose Yes or No"),
 }
 _NUMBER_FORMATS = {
@@ -368,7 +372,7 @@ def check_file(name: str, size: int, data: bytes) -> None:
         raise UploadRefused(NOT_XLSX)
     if size > MAX_UPLOAD_BYTES:
         raise UploadRefused(
-            f"The file is {size / (1024 * 1024):.1f} MB; the largest accepted is "
+            f"The file is {formatting.file_size(size)}; the largest accepted is "
             f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB. Upload the template itself, without "
             "added pictures or sheets."
         )
@@ -468,7 +472,7 @@ def _cell_text(value) -> object:
     if isinstance(value, int | Decimal):
         return str(value)
     if isinstance(value, datetime | date):
-        return value.strftime("%d/%m/%Y")
+        return formatting.short_date(value)
     return str(value)
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 from crispy_forms.helper import FormHelper
 from django import forms
 
+from psis import formatting
 from reports import validation
 from reports.validation import KpiSpec
 
@@ -149,7 +150,7 @@ class ReturnForm(forms.Form):
             required=False,
             label="Commentary on the quarter",
             help_text="What happened this quarter in this pathway. Do not name anyone. Up to "
-            f"{validation.TEXT_LIMIT:,} characters.",
+            f"{formatting.number(validation.TEXT_LIMIT)} characters.",
             widget=forms.Textarea(attrs={"rows": 5}),
         )
         self.labels[validation.COMMENTARY] = "Commentary"

@@ -6,11 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.utils import timezone
-
 from kpis.models import Kpi, KpiCategory, Measure
-from psis.targets import format_number
-from reports import validation
+from psis import formatting
 from reports.contents import FIGURE_FIELDS
 from reports.models import (
     Attachment,
@@ -51,9 +48,9 @@ def _shown(name: str, value, money: bool = False) -> str:
     if name == "status":
         return Return.Status(value).label
     if money and name == "value":
-        return validation.pounds(value)
+        return formatting.money(value)
     if isinstance(value, Decimal | int):
-        return format_number(Decimal(value))
+        return formatting.number(value)
     text = str(value)
     if name in _TEXT_FIELDS:
         return f"“{text[:80]}{'…' if len(text) > 80 else ''}”"
@@ -78,10 +75,6 @@ def _diff(old, new, fields: Iterable[str], money: bool = False) -> list[str]:
             label = FIELD_LABELS.get(name, name.replace("_", " "))
             lines.append(f"{label}: {_shown(name, before, money)} → {_shown(name, after, money)}")
     return lines
-
-
-def _who(record) -> str:
-    return str(record.history_user) if record.history_user else "System"
 
 
 def return_history(ret: Return, *, since=None) -> list[HistoryEntry]:
@@ -121,7 +114,7 @@ def return_history(ret: Return, *, since=None) -> list[HistoryEntry]:
                     record.history_id,
                     HistoryEntry(
                         when=record.history_date,
-                        who=_who(record),
+                        who=formatting.person(record.history_user) or "System",
                         what=what,
                         changes=changes,
                         reason=record.history_change_reason or "",
@@ -173,6 +166,6 @@ def changes_since(ret: Return, version: int) -> list[str]:
     since = seen.history_date if seen is not None else None
     lines = []
     for entry in return_history(ret, since=since):
-        when = timezone.localtime(entry.when).strftime("%d/%m/%Y %H:%M")
+        when = formatting.short_datetime(entry.when)
         lines.append(f"{entry.who} changed {entry.what} ({when}): {'; '.join(entry.changes)}")
     return lines or ["The return was changed by someone else after you opened it."]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import PurePath
 
 from contracts.models import User
 from kpis.models import Measure
+from psis.formatting import long_date
 from reports import excel, validation
 from reports.contents import (
     describe_figure,
@@ -93,8 +93,10 @@ def return_template(ret: Return, *, page_url: str = "") -> tuple[str, bytes]:
         contract=f"{contract.reference}: {contract.name}",
         pathway=ret.pathway.name,
         quarter=ret.period.label,
-        period=f"{ret.period.fy_label}, {_long(ret.period.start)} to {_long(ret.period.end)}",
-        due=_long(ret.period.due_date),
+        period=(
+            f"{ret.period.fy_label}, {long_date(ret.period.start)} to {long_date(ret.period.end)}"
+        ),
+        due=long_date(ret.period.due_date),
         page_url=page_url,
     )
     sheet = excel.TemplateSheet(
@@ -104,10 +106,6 @@ def return_template(ret: Return, *, page_url: str = "") -> tuple[str, bytes]:
     )
     name = f"{contract.reference}-{ret.pathway.code}-{ret.period.short_label}-return.xlsx"
     return name, excel.build_template(info, [sheet])
-
-
-def _long(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
 
 
 def return_import_excel(

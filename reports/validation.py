@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from psis.targets import format_number
+from psis import formatting
 from reports import personal_data
 
 # Measures, as kpis.models.Measure stores them.
@@ -48,7 +48,7 @@ CHANGE_REASON = "change_reason"
 WHOLE_MESSAGE = "Enter a whole number of 0 or more"
 POUNDS_MESSAGE = "Enter an amount in pounds of 0 or more, like 1250 or 1250.50"
 DECIMAL_MESSAGE = "Enter a number of 0 or more, like 6 or 6.5"
-TOO_LARGE_MESSAGE = f"Enter a number no larger than {LARGEST:,}"
+TOO_LARGE_MESSAGE = f"Enter a number no larger than {formatting.number(LARGEST)}"
 CONSENT_MESSAGE = (
     "Tick to confirm that anyone described has consented and the evidence is anonymised"
 )
@@ -61,7 +61,8 @@ CASES_MESSAGE = "An average needs at least 1 case. Enter how many cases the aver
 
 
 def too_long_message(length: int) -> str:
-    return f"Shorten this to {TEXT_LIMIT:,} characters or fewer (it has {length:,})"
+    limit, has = formatting.number(TEXT_LIMIT), formatting.number(length)
+    return f"Shorten this to {limit} characters or fewer (it has {has})"
 
 
 _TRUE = {"on", "yes", "y", "true", "1", "x", "✓", "✔"}
@@ -380,8 +381,8 @@ def parse_return(
             problems.append(
                 Problem(
                     spec.field("numerator"),
-                    f"Numerator ({values.numerator:,}) is larger than denominator "
-                    f"({values.denominator:,})",
+                    f"Numerator ({formatting.number(values.numerator)}) is larger than denominator "
+                    f"({formatting.number(values.denominator)})",
                     spec.code,
                     kind=Kind.NUMERATOR_OVER_DENOMINATOR,
                 )
@@ -455,22 +456,6 @@ def moved_too_far(previous: Decimal | None, current: Decimal | None) -> Decimal 
     return move if move > MOVE_THRESHOLD else None
 
 
-def pounds(amount: Decimal | int) -> str:
-    """£75,000 for whole pounds, £75,000.50 otherwise (never £75,000.5)."""
-    amount = Decimal(amount)
-    if amount == amount.to_integral():
-        return f"£{amount:,.0f}"
-    return f"£{amount:,.2f}"
-
-
-def _shown(spec: KpiSpec, number: Decimal) -> str:
-    if spec.measure == PERCENTAGE:
-        return f"{format_number(number, places=1)}%"
-    if spec.measure == MONEY:
-        return pounds(number)
-    return format_number(number)
-
-
 def check_submission(
     specs: Iterable[KpiSpec],
     figures: Mapping[str, FigureValues],
@@ -532,7 +517,8 @@ def check_submission(
                 problems.append(
                     Problem(
                         spec.field("total"),
-                        f"Categories add up to {sum(counts):,} but the total is {values.total:,}",
+                        f"Categories add up to {formatting.number(sum(counts))} but the total "
+                        f"is {formatting.number(values.total)}",
                         spec.code,
                         kind=Kind.BREAKDOWN_TOTAL,
                     )
@@ -546,12 +532,13 @@ def check_submission(
         before = previous.get(spec.code)
         move = moved_too_far(before, current)
         if move is not None and not values.explanation:
+            was, now = (formatting.figure(v, spec.measure) for v in (before, current))
             if move.is_infinite():
-                change = f"rose from 0 to {_shown(spec, current)} since the last return"
+                change = f"rose from 0 to {now} since the last return"
             else:
                 change = (
-                    f"changed by {format_number(move * 100, 0)}% since the last return "
-                    f"({_shown(spec, before)} to {_shown(spec, current)})"
+                    f"changed by {formatting.percent(move * 100)} since the last return "
+                    f"({was} to {now})"
                 )
             problems.append(
                 Problem(

@@ -17,7 +17,7 @@ from contracts.access import can_review, get_contract_for_user
 from contracts.models import ReportingPeriod
 from kpis.models import Kpi, Measure
 from pathways.access import can_submit, pathways_for, require_submitter
-from psis import exports
+from psis import exports, formatting
 from reports import contents as return_data
 from reports import history, quarters, round_trip, schedule, validation, workflow
 from reports.access import get_return_for_reviewer, get_return_for_submitter, get_return_for_user
@@ -170,12 +170,12 @@ def _running_total(spec: KpiSpec, values: FigureValues, form) -> str:
     else:
         counts, total = list(values.categories.values()), values.total
     added = sum(c for c in counts if c is not None)
-    text = f"Categories add up to {added:,}"
+    text = f"Categories add up to {formatting.number(added)}"
     if not spec.has_total or total is None:
         return text + "."
     if total == added:
         return text + ", the same as the total."
-    return text + f" but the total is {total:,}."
+    return text + f" but the total is {formatting.number(total)}."
 
 
 def _form(ret: Return, contents: return_data.Contents, data=None, files=None) -> ReturnForm:
@@ -282,7 +282,7 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
             request,
             f"This return is {ret.get_status_display().lower()} and locked"
             + (
-                f": it was submitted on {timezone.localtime(ret.submitted_at):%d/%m/%Y at %H:%M}."
+                f": it was submitted on {formatting.long_datetime(ret.submitted_at)}."
                 if ret.submitted_at
                 else "."
             ),
@@ -362,10 +362,7 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
 
 
 def _locked_meanwhile(ret: Return, *, repeat: bool) -> str:
-    submitted = (
-        f"submitted on {timezone.localtime(ret.submitted_at):%d/%m/%Y at %H:%M} by "
-        f"{ret.submitted_by}"
-    )
+    submitted = f"submitted on {formatting.long_datetime(ret.submitted_at)} by {ret.submitted_by}"
     if repeat:
         return f"This return was already {submitted}, with these figures. It is locked."
     return (

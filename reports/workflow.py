@@ -19,6 +19,7 @@ from contracts.access import can_review
 from contracts.models import User
 from kpis.models import Kpi, Measure
 from pathways.access import can_submit
+from psis import formatting
 from reports import validation
 from reports.contents import (
     ANSWER_FIELD,
@@ -340,7 +341,7 @@ def return_submit(*, ret: Return, user: User, now=None) -> Return:
     if current.is_locked:
         raise ReturnLocked(
             f"This return was already submitted on "
-            f"{timezone.localtime(current.submitted_at):%d/%m/%Y at %H:%M} by "
+            f"{formatting.long_datetime(current.submitted_at)} by "
             f"{current.submitted_by}."
         )
     problems = submission_problems(current)

@@ -394,7 +394,7 @@ def test_the_page_shows_what_will_be_exported(cast, world, client_for):
     assert contents.review_comments == 2
     page = response.content.decode()
     assert "Make the ZIP file" in page
-    assert "01/10/2022" in page  # the first quarter's start, in UK format
+    assert "1 October 2022" in page  # the first quarter's start, as a long UK date
     assert f"PSIS-contract-exit-{timezone.localdate():%Y-%m-%d}.zip" in page
     assert "None yet." in page
 

@@ -142,11 +142,10 @@ def test_explanation_states_the_rule_and_the_numbers(cast):
     fig(cast, "SPA-01", 1, 1, value=D(1130))
     r = result(cast, "SPA-01", 1, 1)
     assert r.explanation.startswith(
-        "YTD 1,130 against pro-rata target 1,250 (annual 5,000 × 3/12): 90.4% → Amber, "
-        "tolerance 10%"
+        "YTD 1,130 against pro-rata target 1,250 (annual 5,000 × 3/12): 90% → Amber, tolerance 10%"
     )
     assert r.percent_of_target == D("90.4")
-    assert r.percent_shown == "90.4%"
+    assert r.percent_shown == "90%"
     assert r.rag_source == "rule"
 
 
@@ -401,7 +400,7 @@ def test_annual_kpi_is_due_only_in_the_fourth_quarter(cast):
     assert not q1.due and q1.rag == Rag.NOT_DUE and not q1.awaiting
     assert q4.due and q4.rag == Rag.GREEN
     assert q4.quarter_target == D(365)
-    assert q4.explanation.startswith("Year 400 against target 365: 109.5% → Green")
+    assert q4.explanation.startswith("Year 400 against target 365: 109% → Green")
 
 
 def test_no_target_is_not_rated_but_monitored(cast):

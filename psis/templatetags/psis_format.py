@@ -1,55 +1,62 @@
-"""Display helpers: UK dates, pounds, figures. Formatting only; no rules live here."""
+"""Template filters for showing numbers, money, percentages, dates and people.
 
-from datetime import date, datetime
-from decimal import Decimal
+Thin wrappers, one per function of ``psis.formatting``, where every rule lives (its docstring
+says which date form is used where). Prose on a page or in the pack uses ``long_date`` /
+``long_datetime`` ("2 December 2026", "2 December 2026, 14:05"); a table column that needs the
+room uses ``short_date`` / ``short_datetime`` ("02/12/2026", "02/12/2026 14:05").
+"""
 
 from django import template
-from django.utils import timezone
 
-from psis.targets import format_number
+from psis import formatting
 
 register = template.Library()
 
 
 @register.filter
-def uk_date(value) -> str:
-    """30/09/2027"""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, datetime):
-        value = timezone.localtime(value) if timezone.is_aware(value) else value
-        return value.strftime("%d/%m/%Y %H:%M")
-    if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
-    return str(value)
+def short_date(value) -> str:
+    """02/12/2026 (a moment: its UK local day), for a table column."""
+    return formatting.short_date(value)
+
+
+@register.filter
+def short_datetime(value) -> str:
+    """02/12/2026 14:05 in UK local time (a plain date: 02/12/2026), for a table column."""
+    return formatting.short_datetime(value)
 
 
 @register.filter
 def long_date(value) -> str:
-    """1 October 2022"""
-    if not isinstance(value, date):
-        return ""
-    if isinstance(value, datetime):
-        value = timezone.localtime(value) if timezone.is_aware(value) else value
-    return f"{value.day} {value:%B %Y}"
+    """2 December 2026 (a moment: its UK local day)."""
+    return formatting.long_date(value)
+
+
+@register.filter
+def long_datetime(value) -> str:
+    """2 December 2026, 14:05 in UK local time."""
+    return formatting.long_datetime(value)
 
 
 @register.filter
 def pounds(value) -> str:
     """£2,850,000, or £75,000.50 when there are pence."""
-    if value is None or value == "":
-        return ""
-    amount = Decimal(value)
-    if amount == amount.to_integral_value():
-        return "£" + format_number(amount, places=0)
-    return f"£{amount.quantize(Decimal('0.01')):,}"
+    return formatting.money(value)
 
 
 @register.filter
-def figure(value) -> str:
-    """A figure with thousands separators and no needless decimals."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, float):
-        value = Decimal(str(value))
-    return format_number(Decimal(value))
+def figure(value, measure: str = "") -> str:
+    """A figure with thousands separators and no needless decimals; given a KPI's measure,
+    money as pounds and a percentage with its sign: {{ value|figure:kpi.measure }}."""
+    return formatting.figure(value, measure)
+
+
+@register.filter
+def file_size(n) -> str:
+    """512 bytes, 1.5 KB, 2.0 MB."""
+    return "" if n is None or n == "" else formatting.file_size(n)
+
+
+@register.filter
+def person(user) -> str:
+    """Full name, else username."""
+    return formatting.person(user)

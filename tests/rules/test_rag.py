@@ -105,7 +105,7 @@ def test_judge_keeps_its_inputs_as_decimals():
         expected=D(1250),
         tolerance=D("0.10"),
         polarity=HIGHER,
-        explanation="1,130 against target 1,250: 90.4% → Amber (tolerance 10%)",
+        explanation="1,130 against target 1,250: 90% → Amber (tolerance 10%)",
     )
     assert isinstance(judgement.actual, Decimal)
 
@@ -121,9 +121,9 @@ def test_judgement_is_frozen():
     [
         (D(1250), D(1250), "1,250 against target 1,250: 100% → Green (tolerance 10%)"),
         (D(6000), D(5000), "6,000 against target 5,000: 120% → Green (tolerance 10%)"),
-        (D(1000), D(3750), "1,000 against target 3,750: 26.6% → Red (tolerance 10%)"),
-        # Percentages round down, so a shortfall never shows as 100%.
-        (D("1249.875"), D(1250), "1,249.88 against target 1,250: 99.9% → Amber (tolerance 10%)"),
+        (D(1000), D(3750), "1,000 against target 3,750: 26% → Red (tolerance 10%)"),
+        # Percentages round down to a whole per cent, so a shortfall never shows as 100%.
+        (D("1249.875"), D(1250), "1,249.88 against target 1,250: 99% → Amber (tolerance 10%)"),
     ],
 )
 def test_judge_explanations(actual, expected, explanation):
@@ -132,10 +132,10 @@ def test_judge_explanations(actual, expected, explanation):
 
 def test_judge_explanation_with_units():
     money = judge(D(70000), D(75000), unit="£")
-    assert money.explanation == "£70,000 against target £75,000: 93.3% → Amber (tolerance 10%)"
+    assert money.explanation == "£70,000 against target £75,000: 93% → Amber (tolerance 10%)"
     hours = judge(D(4100), D(4030), unit="hours")
     assert hours.explanation == (
-        "4,100 hours against target 4,030 hours: 101.7% → Green (tolerance 10%)"
+        "4,100 hours against target 4,030 hours: 101% → Green (tolerance 10%)"
     )
 
 
@@ -167,9 +167,9 @@ def test_judge_lower_ratios():
 
 def test_judge_lower_explanation():
     judgement = judge(D(12), D(10), polarity=LOWER, unit="%")
-    assert judgement.explanation == "12% against maximum 10%: 83.3% → Red (tolerance 10%)"
+    assert judgement.explanation == "12% against maximum 10%: 83% → Red (tolerance 10%)"
     assert judge(D(9), D(10), polarity=LOWER, unit="%").explanation == (
-        "9% against maximum 10%: 111.1% → Green (tolerance 10%)"
+        "9% against maximum 10%: 111% → Green (tolerance 10%)"
     )
 
 
@@ -208,7 +208,7 @@ def test_judge_lower_custom_tolerance(actual, tolerance, rag):
 
 
 def test_percent_at_the_amber_red_boundary_is_shown_truthfully():
-    assert "89.9% → Red" in judge(D("89.99"), D(100)).explanation
+    assert "89% → Red" in judge(D("89.99"), D(100)).explanation
     assert "90% → Amber" in judge(D(90), D(100)).explanation
 
 
@@ -341,7 +341,7 @@ def test_judge_months_one_amber_month():
     assert judgement.actual == D(17)
     assert judgement.ratio == D(17) / D(18)
     assert judgement.explanation == (
-        "20, 17, 18: 2 of 3 months met the monthly target of 18; lowest 17 (94.4%) → Amber "
+        "20, 17, 18: 2 of 3 months met the monthly target of 18; lowest 17 (94%) → Amber "
         "(tolerance 10%)"
     )
 
@@ -371,7 +371,7 @@ def test_judge_months_lower_polarity():
     assert judgement.rag is Rag.AMBER
     assert judgement.actual == D(11)
     assert judgement.explanation == (
-        "8, 11, 10: 2 of 3 months met the monthly maximum of 10; highest 11 (90.9%) → Amber "
+        "8, 11, 10: 2 of 3 months met the monthly maximum of 10; highest 11 (90%) → Amber "
         "(tolerance 10%)"
     )
 

@@ -1,4 +1,4 @@
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 import pytest
 
@@ -6,7 +6,6 @@ from psis.targets import (
     TargetPeriod,
     annual_equivalent,
     explain_ytd,
-    format_number,
     is_cumulative,
     quarter_target,
     to_decimal,
@@ -198,34 +197,6 @@ def test_explain_ytd_weekly_with_weeks():
 def test_explain_ytd_quarters_out_of_range(quarters):
     with pytest.raises(ValueError):
         explain_ytd(D(5000), TargetPeriod.ANNUAL, quarters)
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        (D(5000), "5,000"),
-        (5000, "5,000"),
-        (D("5000.00"), "5,000"),
-        (D("1234567.5"), "1,234,567.5"),
-        (D("0.25"), "0.25"),
-        (D("0.125"), "0.13"),
-        (D("-1250"), "-1,250"),
-        (D("-0.001"), "0"),
-        (D(0), "0"),
-        (D("1E+3"), "1,000"),
-        (Q1_WEEKS, "13.14"),
-        (D("Infinity"), "∞"),
-    ],
-)
-def test_format_number(value, text):
-    assert format_number(value) == text
-
-
-def test_format_number_places():
-    assert format_number(D("90.44"), places=1) == "90.4"
-    assert format_number(D("90.45"), places=1) == "90.5"
-    assert format_number(D("99.99"), places=1) == "100"
-    assert format_number(D("99.99"), places=1, rounding=ROUND_FLOOR) == "99.9"
 
 
 @pytest.mark.parametrize("bad", [1.5, "5000", True])

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from contracts.models import Contract
 from exits import archive
+from psis.formatting import file_size
 
 
 def _operator() -> str:
@@ -57,7 +58,7 @@ class Command(BaseCommand):
         for missing in result.evidence_missing:
             self.stderr.write(f"Evidence file missing from storage, not included: {missing}")
         self.stdout.write(
-            f"Wrote {path}: {len(result.entries)} files, {archive.size_text(result.total_bytes)} "
+            f"Wrote {path}: {len(result.entries)} files, {file_size(result.total_bytes)} "
             f"before compression ({result.evidence_included} evidence files, "
             f"{result.evidence_purged} purged, {len(result.evidence_missing)} missing; "
             f"{result.packs} final meeting packs)."

@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from contracts.models import Contract
-from exits import archive, retention
+from exits import retention
+from psis.formatting import file_size, short_date, short_datetime
 
 
 def _positive(text: str) -> int:
@@ -52,30 +53,29 @@ class Command(BaseCommand):
         today = timezone.localdate()
         cutoff = retention.retention_cutoff(days, today)
         found = retention.evidence_past_retention(older_than_days=days, contract=scope, today=today)
-        rule = f"older than {days} days (quarters that ended before {cutoff:%d/%m/%Y})"
+        rule = f"older than {days} days (quarters that ended before {short_date(cutoff)})"
         if not found:
             self.stdout.write(f"No evidence files {rule}.")
             return
         self.stdout.write(f"Evidence files {rule}:")
         for a in found:
             ret = a.figure.ret
-            uploaded = timezone.localtime(a.uploaded_at)
             self.stdout.write(
                 f"  {ret.pathway.contract.reference} {ret.pathway.code} {ret.period.short_label} "
-                f"({ret.period.fy_label}, ended {ret.period.end:%d/%m/%Y}) {a.figure.kpi.code}: "
-                f"{a.name}, {archive.size_text(a.size)}, uploaded {uploaded:%d/%m/%Y %H:%M}"
+                f"({ret.period.fy_label}, ended {short_date(ret.period.end)}) {a.figure.kpi.code}: "
+                f"{a.name}, {file_size(a.size)}, uploaded {short_datetime(a.uploaded_at)}"
             )
         total = sum(a.size for a in found)
         if not confirm:
             self.stdout.write(
-                f"{len(found)} files, {archive.size_text(total)}. Nothing was deleted: run again "
+                f"{len(found)} files, {file_size(total)}. Nothing was deleted: run again "
                 "with --confirm to delete them."
             )
             return
         result = retention.evidence_purge(attachments=found, older_than_days=days)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Purged {result.files} evidence files ({archive.size_text(result.bytes)}). The "
+                f"Purged {result.files} evidence files ({file_size(result.bytes)}). The "
                 "record of each is kept with the date it was purged; figures and their history "
                 "are unchanged."
             )

@@ -5,6 +5,7 @@ from django.db.models.functions import Upper
 
 from contracts.models import Contract, ReportingPeriod
 from meetings.pack import build_pack
+from psis.formatting import file_size
 
 FORMATS = ("pdf", "xlsx")
 
@@ -52,6 +53,6 @@ class Command(BaseCommand):
         output.write_bytes(content)
         seconds = built.timings["total"]
         self.stdout.write(
-            f"Wrote {output} ({len(content):,} bytes): {found.reference} {period.label} "
+            f"Wrote {output} ({file_size(len(content))}): {found.reference} {period.label} "
             f"({period.fy_label}), {marking.lower()}, in {seconds:.1f} s."
         )

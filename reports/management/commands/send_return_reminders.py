@@ -11,12 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from contracts.models import User
+from psis.formatting import long_date
 from reports.models import ReminderSent
 from reports.reminders import Reminder, reminders_due
-
-
-def _long(day: date) -> str:
-    return f"{day.day} {day:%B %Y}"
 
 
 def _line(reminder: Reminder, base_url: str) -> str:
@@ -24,12 +21,12 @@ def _line(reminder: Reminder, base_url: str) -> str:
     period = slot.period
     state = "not started" if slot.ret is None else "a draft, not submitted"
     if reminder.kind == ReminderSent.Kind.OVERDUE:
-        when = f"was due {_long(period.due_date)}"
+        when = f"was due {long_date(period.due_date)}"
     elif reminder.days_left == 0:
-        when = f"due today, {_long(period.due_date)}"
+        when = f"due today, {long_date(period.due_date)}"
     else:
         days = reminder.days_left
-        when = f"due {_long(period.due_date)} (in {days} day{'s' if days != 1 else ''})"
+        when = f"due {long_date(period.due_date)} (in {days} day{'s' if days != 1 else ''})"
     path = reverse(
         "return_edit", args=[slot.contract.reference, slot.pathway.code, period.short_label]
     )
