@@ -159,10 +159,22 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Lock out a username from one address after 5 failures in a row, for 15 minutes (not forever).
+# Lock out a username from one address after 5 failures in a row, and an address for every
+# username after 20 failures, each for 15 minutes (not forever). See psis/sign_in.py.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", default=5)
+AXES_ADDRESS_FAILURE_LIMIT = env_int("AXES_ADDRESS_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "psis.sign_in.PairAndAddressLockoutHandler"
+# The client address is read from X-Forwarded-For past this many proxies in front of the app
+# (0: REMOTE_ADDR, the app is reached directly). See psis/sign_in.py and README's Deployment.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(
+        f"TRUSTED_PROXY_COUNT={str(TRUSTED_PROXY_COUNT)!r} is below 0: give the number of proxies "
+        "in front of the app (0 for none). See .env.example."
+    )
+AXES_CLIENT_IP_CALLABLE = "psis.sign_in.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False

@@ -130,3 +130,95 @@ def test_static_files_are_answered_before_the_cache_middleware():
     assert chain.index("whitenoise.middleware.WhiteNoiseMiddleware") < chain.index(
         "psis.middleware.PrivateNoStoreMiddleware"
     )
+
+
+# --- sign-in lock-out by the real client address behind proxies ----------------------------------
+
+PROXY = "10.0.0.2"  # the proxy nearest the app: REMOTE_ADDR for everyone
+PROXY1 = "10.0.0.1"  # the outer proxy (load balancer), which proxy 2 records
+CLIENT, COLLEAGUE = "203.0.113.7", "198.51.100.9"
+
+
+def _sign_in(client, username, password, forwarded_for, remote=PROXY):
+    return client.post(
+        "/accounts/login/",
+        {"username": username, "password": password},
+        REMOTE_ADDR=remote,
+        HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
+
+
+@pytest.mark.django_db
+@override_settings(TRUSTED_PROXY_COUNT=2)
+def test_behind_two_proxies_failures_from_one_client_do_not_lock_the_user_out_elsewhere(
+    cast, cast_password
+):
+    attacker = Client()
+    for _ in range(5):
+        _sign_in(attacker, "lead", "wrong-password", f"{CLIENT}, {PROXY1}")
+    assert _sign_in(attacker, "lead", cast_password, f"{CLIENT}, {PROXY1}").status_code == 429
+    # The real user, through the same proxies from another address, signs in.
+    user = _sign_in(Client(), "lead", cast_password, f"{COLLEAGUE}, {PROXY1}")
+    assert user.status_code == 302
+
+
+@pytest.mark.django_db
+@override_settings(TRUSTED_PROXY_COUNT=2)
+def test_a_spoofed_leftmost_forwarded_for_entry_is_not_trusted(cast, cast_password):
+    attacker = Client()
+    for _ in range(5):
+        # The client sent "X-Forwarded-For: <a colleague's address>"; the proxies appended theirs.
+        _sign_in(attacker, "lead", "wrong-password", f"{COLLEAGUE}, {CLIENT}, {PROXY1}")
+    # Locked out is the attacker's real address, not the colleague's it claimed.
+    spoofing = _sign_in(attacker, "lead", cast_password, f"{COLLEAGUE}, {CLIENT}, {PROXY1}")
+    assert spoofing.status_code == 429
+    assert _sign_in(attacker, "lead", cast_password, f"{CLIENT}, {PROXY1}").status_code == 429
+    assert _sign_in(Client(), "lead", cast_password, f"{COLLEAGUE}, {PROXY1}").status_code == 302
+
+
+@pytest.mark.django_db
+@override_settings(TRUSTED_PROXY_COUNT=2, AXES_ADDRESS_FAILURE_LIMIT=8)
+def test_many_failures_across_usernames_from_one_address_lock_that_address_only(
+    cast, cast_password
+):
+    attacker = Client()
+    for username in ["lead", "partner", "commissioner", "officer"]:
+        for _ in range(2):  # under the per-username limit of 5 for each
+            _sign_in(attacker, username, "wrong-password", f"{CLIENT}, {PROXY1}")
+    assert _sign_in(attacker, "lead", cast_password, f"{CLIENT}, {PROXY1}").status_code == 429
+    assert _sign_in(Client(), "lead", cast_password, f"{COLLEAGUE}, {PROXY1}").status_code == 302
+
+
+@pytest.mark.django_db
+def test_with_no_trusted_proxies_forwarded_for_is_ignored(cast, cast_password):
+    # The default: the app is reached directly, so the header is whatever the client made up.
+    attacker = Client()
+    for n in range(5):
+        _sign_in(attacker, "lead", "wrong-password", f"192.0.2.{n}", remote=CLIENT)
+    assert _sign_in(attacker, "lead", cast_password, COLLEAGUE, remote=CLIENT).status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("count", "forwarded_for", "address"),
+    [
+        (0, f"{CLIENT}, {PROXY1}", PROXY),
+        (1, f"{COLLEAGUE}, {CLIENT}", CLIENT),
+        (2, f"{CLIENT}, {PROXY1}", CLIENT),
+        (2, f"{COLLEAGUE},{CLIENT} , {PROXY1}", CLIENT),
+        (2, "2001:db8::7, 10.0.0.1", "2001:db8::7"),
+        (2, PROXY1, PROXY),  # fewer entries than proxies: not through them all
+        (2, "", PROXY),
+        (2, f"not-an-address, {PROXY1}", PROXY),
+        (3, f"{CLIENT}, {PROXY1}", PROXY),
+    ],
+)
+def test_the_client_address_trusts_exactly_the_configured_proxies(
+    settings, count, forwarded_for, address
+):
+    from django.test import RequestFactory
+
+    from psis.sign_in import client_address
+
+    settings.TRUSTED_PROXY_COUNT = count
+    request = RequestFactory().get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded_for)
+    assert client_address(request) == address
