@@ -222,3 +222,45 @@ def test_the_client_address_trusts_exactly_the_configured_proxies(
     settings.TRUSTED_PROXY_COUNT = count
     request = RequestFactory().get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded_for)
     assert client_address(request) == address
+
+
+# --- password strength ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("password", ["Password2026", "aaaaaaaaaaaa"])
+def test_guessable_twelve_character_passwords_are_refused_saying_why(password):
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        validate_password(password)
+    messages = " ".join(refused.value.messages)
+    assert "Your password is too guessable" in messages
+    assert "It would take an offline attacker" in messages
+    assert "Advice:" in messages  # how to make a better one
+
+
+def test_a_strong_passphrase_passes():
+    from django.contrib.auth.password_validation import validate_password
+
+    validate_password("heron quietly folds blue umbrellas")
+
+
+def test_twelve_characters_are_still_the_minimum():
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="at least 12 characters"):
+        validate_password("Xq7#vL9!pZ2")  # 11 random characters
+
+
+@pytest.mark.django_db
+def test_the_test_and_demo_passwords_still_pass_for_their_users(cast):
+    from django.contrib.auth.password_validation import validate_password
+
+    from demo.seed import DEMO_PASSWORD
+    from tests.cast import PASSWORD
+
+    for user in (cast.lead, cast.commissioner, cast.partner):
+        validate_password(PASSWORD, user)
+        validate_password(DEMO_PASSWORD, user)
