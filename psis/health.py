@@ -1,4 +1,8 @@
-"""A health endpoint for the load balancer and monitoring: database and background worker."""
+"""A health endpoint for the load balancer and monitoring: database and background worker.
+
+It answers GET and HEAD, and answers plain HTTP too (settings.SECURE_REDIRECT_EXEMPT): a load
+balancer probing the app server directly does not follow the HTTPS redirect.
+"""
 
 from datetime import timedelta
 
@@ -7,7 +11,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_http_methods
 
 # A task still waiting after this long means no worker is taking work from the queue.
 WORKER_STALL_AFTER = timedelta(minutes=5)
@@ -32,7 +36,7 @@ def _worker_state() -> tuple[str, int]:
 
 @login_not_required
 @never_cache
-@require_GET
+@require_http_methods(["GET", "HEAD"])  # load balancers often probe with HEAD
 def health(request):
     database = "ok" if _database_ok() else "unavailable"
     worker, queued = _worker_state() if database == "ok" else ("unknown", 0)

@@ -104,6 +104,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Cache-Control: private, no-store on every response to a signed-in user (shared PCs).
+    "psis.middleware.PrivateNoStoreMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -157,10 +159,22 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Lock out a username from one address after 5 failures in a row, for 15 minutes (not forever).
+# Lock out a username from one address after 5 failures in a row, and an address for every
+# username after 20 failures, each for 15 minutes (not forever). See psis/sign_in.py.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", default=5)
+AXES_ADDRESS_FAILURE_LIMIT = env_int("AXES_ADDRESS_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "psis.sign_in.PairAndAddressLockoutHandler"
+# The client address is read from X-Forwarded-For past this many proxies in front of the app
+# (0: REMOTE_ADDR, the app is reached directly). See psis/sign_in.py and README's Deployment.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(
+        f"TRUSTED_PROXY_COUNT={str(TRUSTED_PROXY_COUNT)!r} is below 0: give the number of proxies "
+        "in front of the app (0 for none). See .env.example."
+    )
+AXES_CLIENT_IP_CALLABLE = "psis.sign_in.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
@@ -173,7 +187,15 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # zxcvbn estimates how many guesses a password would take (dictionary words, names, dates,
+    # keyboard walks, repeats, l33t), so "Password2026" and "aaaaaaaaaaaa" fail the 12 characters'
+    # intent; it explains why and how to do better.
+    {"NAME": "django_zxcvbn_password_validator.ZxcvbnPasswordValidator"},
 ]
+# zxcvbn score 0-4: 3 is "safely unguessable" (about 10^10 guesses), which passphrases of three
+# or four words meet. Terms a password should not lean on, beyond the person's own details:
+PASSWORD_MINIMAL_STRENGTH = 3
+PASSWORD_EXTRA_DICTIONARY = ["psis", "monitor", "bromley", "council", "commissioner", "provider"]
 
 if TESTING:
     # Hashing is deliberately slow; tests sign in hundreds of times.
@@ -270,6 +292,8 @@ SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# The load balancer probes /health/ over plain HTTP on the app server: never redirect it to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 if not DEBUG and not TESTING:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

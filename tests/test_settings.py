@@ -104,7 +104,12 @@ def test_every_true_false_and_number_read_goes_through_the_strict_helpers():
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("SECURE_SSL_REDIRECT", "ture"), ("DEBUG", "flase"), ("SECURE_HSTS_SECONDS", "1y")],
+    [
+        ("SECURE_SSL_REDIRECT", "ture"),
+        ("DEBUG", "flase"),
+        ("SECURE_HSTS_SECONDS", "1y"),
+        ("TRUSTED_PROXY_COUNT", "-1"),
+    ],
 )
 def test_a_bad_value_refuses_to_start(variable, value):
     done = _manage("check", **{"SECRET_KEY": "k" * 50, variable: value})
