@@ -6,6 +6,7 @@ from crispy_forms.helper import FormHelper
 from django import forms
 
 from reports import validation
+from reports.file_types import content_matches
 from reports.validation import KpiSpec
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -65,6 +66,12 @@ class MultipleFileField(forms.FileField):
                 raise forms.ValidationError(
                     f"{upload.name} is larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB. "
                     "Attach a smaller file"
+                )
+            suffix = Path(upload.name).suffix.lower()
+            if not content_matches(upload, suffix):
+                raise forms.ValidationError(
+                    f"{upload.name} is not really a {suffix} file: what it holds does not match "
+                    f"its name. Attach a {ATTACHMENT_TYPES_TEXT} file"
                 )
         return cleaned
 

@@ -3,11 +3,37 @@ queries. Each test is named after what it proves."""
 
 import csv
 import io
+import zipfile
+from pathlib import Path
 
 import openpyxl
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from psis.exports import Sheet, csv_bytes, looks_like_formula, neutralise, xlsx_bytes
+from reports.file_types import content_matches
+from reports.models import Attachment, Return
+from tests.test_returns_flow import ac_data, post, text
+
+
+@pytest.fixture
+def as_user(db):
+    """A separate signed-in client per user."""
+
+    def sign_in(user):
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
 
 # ---- Formula prefixes in every width -----------------------------------------------------------
 
@@ -50,3 +76,92 @@ def test_xlsx_export_keeps_fullwidth_and_indented_prefixes_as_plain_text():
     assert [c.value.replace("\r", "\n") for c in cells] == [
         p.replace("\r", "\n") for p in FULLWIDTH_PAYLOADS
     ]
+
+
+# ---- Evidence files are checked by content, not only by name -----------------------------------
+
+
+def docx_bytes(folder="word/") -> bytes:
+    """The smallest zip Word's format needs to be recognised: its content types and a body."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        archive.writestr("_rels/.rels", '<?xml version="1.0"?><Relationships/>')
+        archive.writestr(f"{folder}document.xml", '<?xml version="1.0"?><document/>')
+    return buffer.getvalue()
+
+
+def odt_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        archive.writestr("content.xml", "<office:document-content/>")
+    return buffer.getvalue()
+
+
+PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 17
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 8
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 48
+HTML = b"<!DOCTYPE html><html><script>alert(document.cookie)</script></html>"
+
+
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("report.pdf", PDF),
+        ("map.png", PNG),
+        ("photo.jpg", JPEG),
+        ("photo.JPEG", JPEG),
+        ("case study.docx", docx_bytes()),
+        ("figures.xlsx", docx_bytes("xl/")),
+        ("notes.odt", odt_bytes()),
+        ("letter.rtf", b"{\\rtf1\\ansi Hello}"),
+        ("old.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600),
+        ("notes.txt", "Plain notes, £5 and café.\n".encode()),
+        ("data.csv", b"month,count\nApril,12\n"),
+    ],
+)
+def test_evidence_whose_content_matches_its_name_is_accepted(name, content):
+    assert content_matches(io.BytesIO(content), Path(name).suffix)
+
+
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        ("report.pdf", EXE),  # a program renamed
+        ("report.pdf", HTML),  # a web page renamed
+        ("map.png", PDF),
+        ("photo.jpg", PNG),
+        ("case study.docx", docx_bytes("xl/")),  # a spreadsheet renamed
+        ("case study.docx", b"PK\x03\x04 not really a zip"),
+        ("case study.docx", HTML),
+        ("notes.odt", docx_bytes()),
+        ("old.doc", EXE),
+        ("notes.txt", HTML),
+        ("notes.txt", EXE),
+        ("data.csv", PNG),
+    ],
+)
+def test_evidence_whose_content_does_not_match_its_name_is_refused(name, content):
+    assert not content_matches(io.BytesIO(content), Path(name).suffix)
+
+
+@pytest.mark.parametrize("content", [EXE, HTML])
+def test_a_fake_pdf_is_refused_on_the_return_page_naming_the_file(cast, as_user, media, content):
+    document = SimpleUploadedFile("case study.pdf", content, "application/pdf")
+    response = post(
+        as_user(cast.partner), cast, pathway="AC", **ac_data(**{"AC-02__files": document})
+    )
+    assert response.status_code == 400
+    assert "case study.pdf is not really a .pdf file" in text(response)
+    assert not Attachment.objects.exists() and not Return.objects.exists()
+
+
+def test_a_real_docx_is_attached_on_the_return_page(cast, as_user, media):
+    document = SimpleUploadedFile("case study.docx", docx_bytes())
+    response = post(
+        as_user(cast.partner), cast, pathway="AC", **ac_data(**{"AC-02__files": document})
+    )
+    assert response.status_code == 302
+    assert Attachment.objects.get().name == "case study.docx"
