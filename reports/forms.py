@@ -10,6 +10,9 @@ from reports.file_types import content_matches
 from reports.validation import KpiSpec
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+# Documents in one save, all KPIs together: well under DATA_UPLOAD_MAX_NUMBER_FILES, so that a
+# save with too many is refused here, with what was typed shown again.
+MAX_FILES_PER_SAVE = 20
 # django-simple-history keeps a change reason in up to 100 characters: never cut one short.
 REASON_LENGTH = 100
 ATTACHMENT_TYPES = {
@@ -240,6 +243,19 @@ class ReturnForm(forms.Form):
         )
         for problem in self.parsed.problems:
             self.add_problem(problem)
+        chosen = [
+            (name, len(cleaned.get(name) or []))
+            for name, field in self.fields.items()
+            if isinstance(field, MultipleFileField)
+        ]
+        total = sum(n for _, n in chosen)
+        if total > MAX_FILES_PER_SAVE:
+            first = next(name for name, n in chosen if n)
+            self.add_error(
+                first,
+                f"Attach at most {MAX_FILES_PER_SAVE} documents in one save (you chose "
+                f"{total}). Save with fewer, then attach the rest in another save",
+            )
         return cleaned
 
     def add_problem(self, problem: validation.Problem) -> None:

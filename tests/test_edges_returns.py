@@ -165,3 +165,101 @@ def test_a_real_docx_is_attached_on_the_return_page(cast, as_user, media):
     )
     assert response.status_code == 302
     assert Attachment.objects.get().name == "case study.docx"
+
+
+# ---- A save too large to read -----------------------------------------------------------------
+
+
+def pdfs(n: int) -> list[SimpleUploadedFile]:
+    return [SimpleUploadedFile(f"doc {i}.pdf", PDF, "application/pdf") for i in range(n)]
+
+
+@pytest.fixture
+def draft(cast, as_user, media):
+    """A saved draft of the carers' return: AC-01 is 150."""
+    client = as_user(cast.partner)
+    assert post(client, cast, pathway="AC", **ac_data()).status_code == 302
+    ret = Return.objects.get(pathway=cast.carers)
+    return ret
+
+
+def draft_untouched(draft):
+    ret = Return.objects.get(pk=draft.pk)
+    figure = ret.figures.get(kpi__code="AC-01")
+    return ret.version == draft.version and figure.value == 150 and not Attachment.objects.exists()
+
+
+def csrf_client(user):
+    """A client that checks CSRF tokens as a browser's post is checked."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    return client
+
+
+def test_a_save_with_more_files_than_can_be_read_gets_the_page_saying_nothing_was_saved(
+    cast, draft
+):
+    response = post(
+        csrf_client(cast.partner),
+        cast,
+        pathway="AC",
+        **ac_data(**{"AC-01__value": "999", "AC-02__files": pdfs(120)}),
+    )
+    assert response.status_code == 413
+    page = text(response)
+    assert "Nothing was saved: this save was too large to read" in page
+    assert "more than 100 documents. Attach at most 20 documents in one save" in page
+    assert 'id="id_AC-01__value"' in page  # the return page, to carry on with
+    assert draft_untouched(draft)
+
+
+def test_a_save_with_more_text_than_can_be_read_gets_the_page_saying_nothing_was_saved(cast, draft):
+    response = post(
+        csrf_client(cast.partner),
+        cast,
+        pathway="AC",
+        **ac_data(**{"AC-01__value": "999", "commentary": "x" * (11 * 1024 * 1024)}),
+    )
+    assert response.status_code == 413
+    page = text(response)
+    assert "Nothing was saved" in page and "more than 10 MB of typed text" in page
+    assert "at most 10,000 characters" in page
+    assert draft_untouched(draft)
+
+
+def test_an_oversized_post_from_someone_signed_out_is_refused_as_before(cast, draft):
+    client = Client(enforce_csrf_checks=True)
+    response = post(client, cast, pathway="AC", **ac_data(**{"AC-02__files": pdfs(120)}))
+    assert response.status_code in (302, 403)
+    assert draft_untouched(draft)
+
+
+def test_three_mb_of_commentary_is_refused_with_everything_typed_shown_again(cast, as_user, draft):
+    commentary = "Our quarter in full. " + "x" * (3 * 1024 * 1024)
+    response = post(
+        as_user(cast.partner),
+        cast,
+        pathway="AC",
+        **ac_data(**{"AC-01__value": "175", "commentary": commentary}),
+    )
+    assert response.status_code == 400
+    page = text(response)
+    assert "Shorten this to 10,000 characters or fewer (it has 3,145,749)" in page
+    assert 'value="175"' in page and "Our quarter in full. xxxx" in page
+    assert draft_untouched(draft)
+
+
+def test_more_documents_than_one_save_takes_are_refused_with_everything_typed_shown_again(
+    cast, as_user, draft
+):
+    response = post(
+        as_user(cast.partner),
+        cast,
+        pathway="AC",
+        **ac_data(**{"AC-01__value": "175", "AC-02__files": pdfs(25)}),
+    )
+    assert response.status_code == 400
+    page = text(response)
+    assert "Attach at most 20 documents in one save (you chose 25)" in page
+    assert 'value="175"' in page
+    assert draft_untouched(draft)
