@@ -186,7 +186,7 @@ def orphaned_files(*, now: datetime | None = None) -> list[LooseFile]:
     ORPHAN_GRACE."""
     now = now or timezone.now()
     storage = _storage()
-    known = set(Attachment.history.exclude(file="").values_list("file", flat=True))
+    known = _live_paths() | set(Attachment.history.exclude(file="").values_list("file", flat=True))
     found = []
     for path in sorted(set(_stored_files()) - known):
         try:
