@@ -2,10 +2,13 @@
 
 Spreadsheet cells that start with = + - @ or a control character are neutralised so that no
 text entered by a user can become a live formula (CSV: a leading apostrophe; XLSX: a string cell).
+The prefix is looked for after any leading whitespace, and in every form a spreadsheet may read
+as one: the fullwidth ＝ ＋ － ＠ (and small forms such as ﹦) count, as their NFKC form does.
 """
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -26,7 +29,8 @@ from psis.formatting import (
     short_datetime,
 )
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+_FORMULA_STARTS = frozenset("=+-@")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -38,9 +42,18 @@ class Sheet:
     widths: Sequence[int] | None = None
 
 
+def looks_like_formula(text: str) -> bool:
+    """Would a spreadsheet read ``text`` as a formula: its first character, or its first after
+    leading whitespace, is = + - @ in any width, or it starts with a tab or carriage return."""
+    if text.startswith(FORMULA_PREFIXES):
+        return True
+    stripped = text.lstrip()
+    return bool(stripped) and unicodedata.normalize("NFKC", stripped[0]) in _FORMULA_STARTS
+
+
 def neutralise(value):
     """A text value safe to put in a spreadsheet cell (numbers and dates pass unchanged)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    if isinstance(value, str) and looks_like_formula(value):
         return "'" + value
     return value
 

@@ -101,6 +101,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, which would otherwise meet an oversized post first.
+    "reports.middleware.OversizedPostMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -213,6 +215,13 @@ DATETIME_FORMAT = "j F Y, H:i"
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# What one post may hold. A return's typed text is at most about a hundred boxes of 10,000
+# characters (reports.validation.TEXT_LIMIT), up to 4 MB in UTF-8: 10 MB lets the form itself
+# refuse a box that is too long, with everything typed shown again. Beyond these limits the
+# return page comes back saying nothing was saved (reports.middleware).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 100
+
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 # Uploaded evidence and generated packs go through the storage API: local disk by default, or

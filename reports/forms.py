@@ -7,9 +7,13 @@ from django import forms
 
 from psis import formatting
 from reports import validation
+from reports.file_types import content_matches
 from reports.validation import KpiSpec
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+# Documents in one save, all KPIs together: well under DATA_UPLOAD_MAX_NUMBER_FILES, so that a
+# save with too many is refused here, with what was typed shown again.
+MAX_FILES_PER_SAVE = 20
 # django-simple-history keeps a change reason in up to 100 characters: never cut one short.
 REASON_LENGTH = 100
 ATTACHMENT_TYPES = {
@@ -66,6 +70,12 @@ class MultipleFileField(forms.FileField):
                 raise forms.ValidationError(
                     f"{upload.name} is larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB. "
                     "Attach a smaller file"
+                )
+            suffix = Path(upload.name).suffix.lower()
+            if not content_matches(upload, suffix):
+                raise forms.ValidationError(
+                    f"{upload.name} is not really a {suffix} file: what it holds does not match "
+                    f"its name. Attach a {ATTACHMENT_TYPES_TEXT} file"
                 )
         return cleaned
 
@@ -234,6 +244,19 @@ class ReturnForm(forms.Form):
         )
         for problem in self.parsed.problems:
             self.add_problem(problem)
+        chosen = [
+            (name, len(cleaned.get(name) or []))
+            for name, field in self.fields.items()
+            if isinstance(field, MultipleFileField)
+        ]
+        total = sum(n for _, n in chosen)
+        if total > MAX_FILES_PER_SAVE:
+            first = next(name for name, n in chosen if n)
+            self.add_error(
+                first,
+                f"Attach at most {MAX_FILES_PER_SAVE} documents in one save (you chose "
+                f"{total}). Save with fewer, then attach the rest in another save",
+            )
         return cleaned
 
     def add_problem(self, problem: validation.Problem) -> None:

@@ -13,8 +13,10 @@ EMAIL = "an email address"
 PHONE = "a UK phone number"
 POSTCODE = "a postcode"
 
-# Ten digits, optionally grouped 3-3-4 by spaces or hyphens, not part of a longer number.
-_NHS = re.compile(r"(?<![\d£.,])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?![\d,]|\.\d)")
+# Ten digits, optionally grouped 3-3-4 by spaces or hyphens, not part of a longer number or an
+# amount ("£9434765919", "1,9434765919", "9434765919.50"). Punctuation that merely ends a number
+# ("943 476 5919," "(9434765919)" "9434765919.") does not hide it.
+_NHS = re.compile(r"(?<![\d£])(?<!\d[.,])(\d{3})[ -]?(\d{3})[ -]?(\d{4})(?!\d|[.,]\d)")
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 # +44 or 0, then 9 or 10 more digits, spaced, hyphenated or bracketed as people write them.
 _PHONE = re.compile(r"(?<![\d+])(?:\+44\s?\(?0?\)?\s?|\(?0)\d(?:[\s-]?\)?\s?\d){8,9}(?!\d)")

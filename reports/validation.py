@@ -58,6 +58,7 @@ CHANGE_REASON_MESSAGE = "Say why you are changing figures that were already subm
 PD_HINT = "tick the box below and say why it is needed"
 PERSONAL_DATA_MESSAGE = "This looks like it contains {found}. Remove it, or {hint}"
 CASES_MESSAGE = "An average needs at least 1 case. Enter how many cases the average is over"
+DIGITS_MESSAGE = "Use the digits 0–9 to type this number"
 
 
 def too_long_message(length: int) -> str:
@@ -209,9 +210,14 @@ class InvalidInput(Exception):
 
 
 def _clean_number(text: str, *, allow_pound: bool) -> str:
+    """What was typed without grouping and the pound sign. Only the ASCII digits 0-9 are
+    numbers: other scripts' digits ("٣٠٠", fullwidth "３００") are refused with their own
+    message rather than read (Python's int() and Decimal() would accept them)."""
     text = str(text).strip().replace(",", "").replace(" ", "").replace("\u00a0", "")
     if allow_pound and text.startswith("£"):
         text = text[1:]
+    if any(ch.isdigit() and not ("0" <= ch <= "9") for ch in text):
+        raise InvalidInput(DIGITS_MESSAGE)
     return text
 
 
@@ -220,7 +226,7 @@ def parse_whole(text: str) -> int | None:
     cleaned = _clean_number(text, allow_pound=False)
     if cleaned == "":
         return None
-    if not re.fullmatch(r"\d+(\.0*)?", cleaned):
+    if not re.fullmatch(r"[0-9]+(\.0*)?", cleaned):
         raise InvalidInput(WHOLE_MESSAGE)
     number = int(Decimal(cleaned))
     if number > LARGEST:
@@ -233,7 +239,7 @@ def _parse_decimal(text: str, *, pounds: bool) -> Decimal | None:
     if cleaned == "":
         return None
     message = POUNDS_MESSAGE if pounds else DECIMAL_MESSAGE
-    if not re.fullmatch(r"\d+(\.\d*)?|\.\d+", cleaned):
+    if not re.fullmatch(r"[0-9]+(\.[0-9]*)?|\.[0-9]+", cleaned):
         raise InvalidInput(message)
     try:
         number = Decimal(cleaned)

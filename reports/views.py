@@ -6,7 +6,9 @@ but not change (officers; commissioners on provider actions; providers on review
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,7 +23,13 @@ from psis import exports, formatting
 from reports import contents as return_data
 from reports import history, quarters, round_trip, schedule, validation, workflow
 from reports.access import get_return_for_reviewer, get_return_for_submitter, get_return_for_user
-from reports.forms import AcceptForm, ExcelUploadForm, QueryForm, ReturnForm
+from reports.forms import (
+    MAX_FILES_PER_SAVE,
+    AcceptForm,
+    ExcelUploadForm,
+    QueryForm,
+    ReturnForm,
+)
 from reports.models import Attachment, Return, ReturnComment
 from reports.state import state_of
 from reports.validation import FigureValues, KpiSpec
@@ -359,6 +367,41 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
         "Return submitted. It is now locked; the commissioners will review it.",
     )
     return redirect(_url(saved))
+
+
+def oversized_message(too_big: Exception) -> str:
+    """Why an oversized save was refused, and what to do: nothing in it could be read."""
+    if isinstance(too_big, TooManyFilesSent):
+        why = (
+            f"it had more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} documents. Attach at "
+            f"most {MAX_FILES_PER_SAVE} documents in one save"
+        )
+    elif isinstance(too_big, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+        why = (
+            f"it had more than {limit} MB of typed text. Each box takes at most "
+            f"{validation.TEXT_LIMIT:,} characters"
+        )
+    else:
+        why = "it had more boxes than a return has"
+    return (
+        f"Nothing was saved: this save was too large to read, as {why}. The return below is "
+        "as it was last saved; enter your changes again and save."
+    )
+
+
+def _oversized_save(request: HttpRequest, too_big, reference: str, pathway: str, quarter: str):
+    """The return page, unchanged, saying why a save too large to read saved nothing (the
+    middleware calls this before the CSRF check: it must change nothing)."""
+    ret = get_return_for_user(request.user, reference, pathway, quarter)
+    contents = return_data.return_contents(ret)
+    editable = can_submit(request.user, ret.pathway) and not ret.is_locked
+    messages.error(request, oversized_message(too_big))
+    form = _form(ret, contents) if editable else None
+    return _page(request, ret, contents=contents, form=form, status=413)
+
+
+return_edit.oversized_post = _oversized_save
 
 
 def _locked_meanwhile(ret: Return, *, repeat: bool) -> str:

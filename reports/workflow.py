@@ -210,6 +210,15 @@ def _write_figures(
     return changed
 
 
+def _files_change(ret: Return, uploads: Uploads) -> bool:
+    """True when saving adds a file or removes one this return holds. The page sends every
+    evidence KPI's file box, empty or not, so an empty box is no change."""
+    if any(uploads.add.values()):
+        return True
+    remove = set(uploads.remove)
+    return bool(remove) and Attachment.objects.filter(figure__ret=ret, pk__in=remove).exists()
+
+
 @transaction.atomic
 def return_save_draft(
     *,
@@ -260,7 +269,7 @@ def return_save_draft(
                 != _figure_content(s, data.figures.get(s.code, FigureValues()))
                 for s in specs
             )
-            or (uploads.add or list(uploads.remove))
+            or _files_change(current, uploads)
         ) and not data.change_reason:
             raise ReturnInvalid(
                 [

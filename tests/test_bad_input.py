@@ -45,7 +45,7 @@ from kpis.models import Kpi, KpiCategory
 from meetings import pack_data, pack_pdf
 from meetings.models import Action, Meeting, MeetingPack
 from performance.models import RagOverride
-from psis.exports import FORMULA_PREFIXES
+from psis.exports import looks_like_formula
 from reports import excel, validation
 from reports.models import Attachment, BreakdownFigure, Figure, Return, ReturnComment
 from tests.cast import spa_data
@@ -852,7 +852,7 @@ def assert_csv_safe(content: bytes, payloads):
     assert cells, "empty CSV"
     for payload in payloads:
         assert "'" + payload in cells, payload
-    live = [c for c in cells if c.startswith(FORMULA_PREFIXES)]
+    live = [c for c in cells if looks_like_formula(c)]
     assert not live
 
 

@@ -3,6 +3,7 @@
 import csv
 import hashlib
 import io
+import os
 import zipfile
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -736,3 +737,57 @@ def test_a_purged_document_says_so_and_cannot_be_downloaded(cast, world, client)
     page = client.get(base)
     assert "removed under the retention policy" in page.content.decode()
     assert client.get(f"{base}documents/{old.pk}/").status_code == 404
+
+
+def remove(attachment, user):
+    """As the return page removes a document from a submitted return: the row goes (its history
+    keeps the record), the file stays."""
+    attachment._history_user = user
+    attachment._change_reason = "Replaced the case study"
+    attachment.delete()
+
+
+def age_file(name: str, days: int) -> None:
+    stamp = (timezone.now() - timedelta(days=days)).timestamp()
+    os.utime(default_storage.path(name), (stamp, stamp))
+
+
+def test_a_file_removed_after_submission_is_purged_once_its_quarter_is_past_retention(cast, world):
+    old, new = world["old"], world["new"]
+    old_path, new_path = old.file.name, new.file.name
+    remove(old, cast.partner)
+    remove(new, cast.partner)
+    assert default_storage.exists(old_path) and default_storage.exists(new_path)
+
+    listed = purge("--older-than-days", "365")
+    assert "removed from returns" in listed
+    assert "PSIS AC Y1Q1 (2022/23 Q3, ended 31/12/2022) AC-02, removed from the return" in listed
+    assert "../../etc/passwd case study.pdf" in listed and "map.pdf" not in listed
+    assert default_storage.exists(old_path)
+    assert "No evidence files" in purge("--older-than-days", "365", "--contract", "OTHER")
+
+    assert "Purged 1 evidence files" in purge("--older-than-days", "365", "--confirm")
+    assert not default_storage.exists(old_path)
+    assert default_storage.exists(new_path)  # its quarter is recent: kept
+    assert Attachment.history.filter(history_type="-", file=old_path).exists()  # the record
+    assert "No evidence files" in purge("--older-than-days", "365", "--confirm")
+
+
+def test_a_file_no_attachment_ever_held_is_purged_once_a_day_old(cast, world):
+    stray = default_storage.save("returns/stray.pdf", ContentFile(b"%PDF-1.4 never saved"))
+    uploading = default_storage.save("returns/uploading.pdf", ContentFile(b"%PDF-1.4 now"))
+    age_file(stray, 2)
+    live = world["new"].file.name
+    age_file(live, 400)
+
+    listed = purge("--older-than-days", "365")
+    assert f"{stray}, " in listed and "no attachment record holds it" in listed
+    assert uploading not in listed and live not in listed
+    assert stray not in purge("--older-than-days", "365", "--contract", "PSIS")
+
+    purge("--older-than-days", "365", "--confirm")
+    assert not default_storage.exists(stray)
+    assert default_storage.exists(uploading)  # may be an upload being saved right now
+    assert default_storage.exists(live)  # a live attachment's file is never an orphan
+    world["new"].refresh_from_db()
+    assert world["new"].purged_at is None

@@ -87,3 +87,21 @@ def test_reports_everything_found_in_order_and_describes_it():
 
 def test_empty_text_has_nothing():
     assert find_personal_data("") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Client 943 476 5919, seen twice",
+        "Client (9434765919) seen",
+        "Client was 9434765919.",
+        "Client 943-476-5919; seen",
+    ],
+)
+def test_an_nhs_number_followed_or_wrapped_by_punctuation_is_still_found(text):
+    assert NHS_NUMBER in kinds(text)
+
+
+@pytest.mark.parametrize("text", ["£9434765919", "9434765919.50", "9434765919,123", "0.9434765919"])
+def test_ten_digits_inside_an_amount_or_a_longer_number_are_not_an_nhs_number(text):
+    assert kinds(text) == []

@@ -655,3 +655,42 @@ def test_a_change_reason_longer_than_history_keeps_is_refused_not_cut(cast, as_u
     assert response.status_code == 400
     assert "Ensure this value has at most 100 characters (it has 101)." in text(response)
     assert figure(cast, "SPA-01").value == 1250
+
+
+def _queried_evidence_return(cast, as_user, media):
+    client = as_user(cast.partner)
+    document = SimpleUploadedFile("case study.pdf", b"%PDF-1.4\n%case study\n", "application/pdf")
+    post(client, cast, "submit", pathway="AC", **ac_data(**{"AC-02__files": document}))
+    workflow.return_query(
+        ret=the_return(cast, "carers"), user=cast.commissioner, comment="Which month?"
+    )
+    return client
+
+
+def test_answering_a_query_with_unchanged_figures_and_files_needs_no_change_reason(
+    cast, as_user, media
+):
+    client = _queried_evidence_return(cast, as_user, media)
+    response = post(client, cast, "submit", pathway="AC", **ac_data(answer="It was in November."))
+    assert response.status_code == 302, text(response)
+    ret = the_return(cast, "carers")
+    assert ret.status == Return.Status.SUBMITTED
+    assert [c.kind for c in ret.comments.all()] == ["query", "answer"]
+    assert Attachment.objects.count() == 1
+
+
+def test_answering_a_query_that_adds_or_removes_a_file_still_needs_a_change_reason(
+    cast, as_user, media
+):
+    client = _queried_evidence_return(cast, as_user, media)
+    kept = Attachment.objects.get()
+    extra = SimpleUploadedFile("more.pdf", b"%PDF-1.4\n%more\n", "application/pdf")
+    for change in ({"AC-02__files": extra}, {f"remove_{kept.pk}": "on"}):
+        response = post(client, cast, pathway="AC", **ac_data(answer="Updated.", **change))
+        assert response.status_code == 400
+        assert CHANGE_REASON_TEXT in text(response)
+        assert list(Attachment.objects.all()) == [kept]
+        extra.seek(0)
+
+
+CHANGE_REASON_TEXT = "Say why you are changing figures that were already submitted"

@@ -45,6 +45,26 @@ def test_whole_number_refused_in_plain_english(text):
     assert messages(result.problems) == {("C-1__value", "Enter a whole number of 0 or more")}
 
 
+@pytest.mark.parametrize(
+    "spec,part,text",
+    [
+        (COUNT, "value", "٣٠٠"),  # Arabic-Indic digits
+        (COUNT, "value", "３００"),  # fullwidth digits
+        (MONEY, "value", "£１,２５０"),
+        (AVG, "value", "６.５"),
+        (PCT, "numerator", "१२"),  # Devanagari digits
+        (MONTHLY, "month_1", "3０0"),  # one fullwidth digit among ASCII ones
+    ],
+)
+def test_only_the_ascii_digits_0_to_9_are_read_as_a_number(spec, part, text):
+    result = parse({spec.field(part): text}, [spec])
+    assert [(p.field, p.message, p.kind) for p in result.problems] == [
+        (spec.field(part), "Use the digits 0–9 to type this number", v.Kind.NOT_A_NUMBER)
+    ]
+    figure = result.figures[spec.code]
+    assert figure.value is None and figure.numerator is None and figure.months[0] is None
+
+
 def test_largest_number_boundary():
     assert v.parse_whole("999,999,999") == 999_999_999
     result = parse({"C-1__value": "1000000000"}, [COUNT])
