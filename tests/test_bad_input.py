@@ -45,8 +45,8 @@ from kpis.models import Kpi, KpiCategory, RagOverride
 from psis.exports import FORMULA_PREFIXES
 from reports import excel, pack, validation
 from reports.models import Attachment, BreakdownFigure, Figure, Return, ReturnComment
+from tests.builders import pdf_text
 from tests.cast import spa_data
-from tests.test_pack import pdf_text
 
 IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 LIMIT = validation.TEXT_LIMIT

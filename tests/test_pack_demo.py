@@ -9,7 +9,7 @@ from contracts.demo import seed_demo
 from contracts.demo_meetings import seed_demo_meetings
 from contracts.models import Action, Contract, Meeting
 from reports import pack
-from tests.test_pack import pdf_text
+from tests.builders import pdf_text
 
 # The marker makes pytest-django set up the test database even when only this module runs.
 pytestmark = pytest.mark.django_db

@@ -14,9 +14,7 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from contracts.models import MeetingPack
 from reports import pack_tasks
-from tests.test_pack import make_meetings, make_returns, period_of
-
-IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+from tests.builders import IMMEDIATE, make_meetings, make_returns, period_of
 
 
 def _resolve(node):

@@ -18,10 +18,7 @@ from openpyxl import load_workbook
 from contracts.models import MeetingPack
 from reports import pack, pack_tasks
 from reports.models import Figure
-from tests.test_pack import make_meetings, make_returns, pdf_text, period_of
-
-IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-DATABASE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+from tests.builders import DATABASE, IMMEDIATE, make_meetings, make_returns, pdf_text, period_of
 
 
 @pytest.fixture(autouse=True)

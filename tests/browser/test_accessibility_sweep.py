@@ -14,9 +14,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from contracts.demo import DEMO_PASSWORD
-from tests.access_matrix import MATRIX, ROLES, Id
-from tests.browser.conftest import ARTIFACTS, AXE_TAGS
-from tests.test_access_matrix import IMMEDIATE, demo_ids, resolve
+from tests.access_matrix import MATRIX, ROLES, Id, resolve
+from tests.builders import ARTIFACTS, AXE_TAGS, IMMEDIATE, demo_ids
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from contracts import exit as exits
-from tests.browser.conftest import assert_accessible
-from tests.test_pack import make_returns
+from tests.builders import assert_accessible, make_returns
 
 
 @pytest.fixture

@@ -7,11 +7,7 @@ from playwright.sync_api import expect
 
 from contracts.models import Meeting, MeetingPack
 from reports import pack_tasks
-from tests.browser.conftest import assert_accessible
-from tests.test_pack import make_meetings, make_returns
-
-IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-DATABASE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+from tests.builders import DATABASE, IMMEDIATE, assert_accessible, make_meetings, make_returns
 
 
 def y1q3(world) -> str:

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from reports.models import Figure, Return
-from tests.browser.conftest import assert_accessible
+from tests.builders import assert_accessible
 
 PAGE = "/contracts/PSIS/returns/SPA/Y1Q1/"
 

@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_accessible
+from tests.builders import assert_accessible
 
 
 def test_sign_in_page_is_accessible(page, live_server, live_cast):
