@@ -14,6 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.core.files.base import ContentFile
+from django.test import Client
 from django.utils import timezone
 
 from contracts.demo import seed_demo
@@ -33,7 +34,14 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
-# ---- What the pages answer -----------------------------------------------------------------------
+# ---- Signed-in clients and what the pages answer -------------------------------------------------
+
+
+def signed_in(user) -> Client:
+    """A client of its own, signed in as the user."""
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def pdf_text(content: bytes, *, layout: bool = False) -> str:

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.builders import IMMEDIATE, signed_in
 from tests.cast import PASSWORD, build_cast
 
 # Playwright's sync API runs an event loop in the test thread; Django's async-safety check
@@ -30,8 +31,27 @@ def client_for(client):
 
 
 @pytest.fixture
+def as_user(db):
+    """A separate signed-in client per user, so two people can work side by side."""
+    return signed_in
+
+
+@pytest.fixture
 def cast_password():
     return PASSWORD
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """Uploaded documents and built packs go to a folder of the test's own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def immediate_tasks(settings):
+    """Background tasks (building a pack) run at once, inside the request that queues them."""
+    settings.TASKS = IMMEDIATE
 
 
 @pytest.fixture

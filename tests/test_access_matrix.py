@@ -14,7 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from contracts.models import User
 from tests.access_matrix import LOGIN, MATRIX, OK, ROLES, Id, resolve
-from tests.builders import IMMEDIATE, demo_ids
+from tests.builders import demo_ids
 
 LET_THROUGH = {200, 302, 400}
 
@@ -118,9 +118,7 @@ def test_every_url_has_a_row_in_the_matrix():
 
 
 @pytest.mark.django_db
-def test_every_url_answers_every_role_as_the_policy_says(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.TASKS = IMMEDIATE
+def test_every_url_answers_every_role_as_the_policy_says(media, immediate_tasks):
     ids = demo_ids()
     users = {u.username: u for u in User.objects.filter(username__in=ROLES[1:])}
     by_role = clients()

@@ -37,7 +37,6 @@ import openpyxl
 import pytest
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
 
 from contracts.models import Action, Meeting, MeetingPack, ReportingPeriod
@@ -48,28 +47,11 @@ from reports.models import Attachment, BreakdownFigure, Figure, Return, ReturnCo
 from tests.builders import pdf_text
 from tests.cast import spa_data
 
-IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+pytestmark = pytest.mark.usefixtures("media", "immediate_tasks")
+
 LIMIT = validation.TEXT_LIMIT
 SCRIPT = '<script>alert("x")</script> <b>bold</b> <img src=x onerror=alert(1)>'
 ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &lt;b&gt;bold&lt;/b&gt;"
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.TASKS = IMMEDIATE
-
-
-@pytest.fixture
-def as_user(db):
-    """A separate signed-in client per user."""
-
-    def sign_in(user):
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return sign_in
 
 
 def raw(response) -> str:

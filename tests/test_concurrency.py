@@ -30,12 +30,14 @@ from contracts.models import MeetingPack, ReportingPeriod, User
 from kpis.models import RagOverride
 from reports import pack_tasks, services
 from reports.models import Figure, Return, ReturnComment
+from tests.builders import DATABASE, signed_in
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("media", "immediate_tasks"),
+]
 
 HOLD = 0.4  # seconds a row lock is held for, so that the other request arrives meanwhile
-IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-DATABASE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -61,12 +63,6 @@ def file_database(django_db_setup, django_db_blocker, tmp_path_factory):
             connection.close()
             connection.settings_dict["NAME"] = name
             connection.connection = memory
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.TASKS = IMMEDIATE
 
 
 @pytest.fixture
@@ -106,12 +102,6 @@ def together(*calls):
     if errors:
         raise errors[0]
     return results
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def same_browser(client: Client) -> Client:

@@ -50,9 +50,7 @@ PDF_PATH = "packs/PSIS-2022-23-Q3-contract-meeting-pack-final.pdf"
 XLSX_PATH = "packs/PSIS-2022-23-Q3-contract-meeting-pack-final.xlsx"
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+pytestmark = pytest.mark.usefixtures("media")
 
 
 def period_of(contract, year, quarter):

@@ -18,13 +18,9 @@ from openpyxl import load_workbook
 from contracts.models import MeetingPack
 from reports import pack, pack_tasks
 from reports.models import Figure
-from tests.builders import DATABASE, IMMEDIATE, make_meetings, make_returns, pdf_text, period_of
+from tests.builders import DATABASE, make_meetings, make_returns, pdf_text, period_of
 
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.TASKS = IMMEDIATE
+pytestmark = pytest.mark.usefixtures("media", "immediate_tasks")
 
 
 @pytest.fixture

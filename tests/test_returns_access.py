@@ -6,16 +6,13 @@ from django.test import Client
 
 from reports import services, validation
 from reports.models import Attachment, Return
-from tests.cast import build_cast
 
 ROLES = ["commissioner", "officer", "lead", "partner", "outsider", "admin"]
 
 
 @pytest.fixture
-def world(db, settings, tmp_path):
+def world(cast, media):
     """The cast, with a submitted SPA return and an AC draft holding a document."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    cast = build_cast()
     period = cast.contract.periods.get(year=1, quarter=1)
     spa = Return(pathway=cast.spa, period=period, version=0)
     first, second = cast.kpis["SPA-04"].categories.all()

@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.utils import timezone
 
 from contracts.models import ReportingPeriod
@@ -53,24 +52,6 @@ def the_return(cast, pathway="spa", quarter=(1, 1)):
     return Return.objects.get(
         pathway=getattr(cast, pathway), period__year=quarter[0], period__quarter=quarter[1]
     )
-
-
-@pytest.fixture
-def as_user(db):
-    """A separate signed-in client per user, so two people can work side by side."""
-
-    def sign_in(user):
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return sign_in
-
-
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 # ---- The page ---------------------------------------------------------------------------------

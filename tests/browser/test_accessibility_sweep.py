@@ -15,7 +15,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 from contracts.demo import DEMO_PASSWORD
 from tests.access_matrix import MATRIX, ROLES, Id, resolve
-from tests.builders import ARTIFACTS, AXE_TAGS, IMMEDIATE, demo_ids
+from tests.builders import ARTIFACTS, AXE_TAGS, demo_ids
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,7 @@ def describe(violation: dict) -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_every_page_of_every_role_passes_axe(browser, live_server, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.TASKS = IMMEDIATE
+def test_every_page_of_every_role_passes_axe(browser, live_server, media, immediate_tasks):
     ids = demo_ids()
     ARTIFACTS.mkdir(exist_ok=True)
     axe = Axe()

@@ -11,8 +11,7 @@ from tests.builders import assert_accessible, make_returns
 
 
 @pytest.fixture
-def world(live_cast, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def world(live_cast, media):
     make_returns(live_cast)
     return live_cast
 

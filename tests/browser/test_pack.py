@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from contracts.models import Meeting, MeetingPack
 from reports import pack_tasks
-from tests.builders import DATABASE, IMMEDIATE, assert_accessible, make_meetings, make_returns
+from tests.builders import DATABASE, assert_accessible, make_meetings, make_returns
 
 
 def y1q3(world) -> str:
@@ -15,9 +15,7 @@ def y1q3(world) -> str:
 
 
 @pytest.fixture
-def world(live_cast, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.TASKS = IMMEDIATE
+def world(live_cast, media, immediate_tasks):
     make_returns(live_cast)
     make_meetings(live_cast)
     return live_cast

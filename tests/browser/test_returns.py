@@ -288,9 +288,8 @@ def test_the_template_opens_in_openpyxl(page, live_server, live_cast):
 
 
 @pytest.fixture
-def document(live_cast, tmp_path, settings):
+def document(live_cast, tmp_path, media):
     """A case study on disk, uploads kept in a temporary media folder."""
-    settings.MEDIA_ROOT = tmp_path / "media"
     path = tmp_path / "case-study.pdf"
     path.write_bytes(b"%PDF-1.4 a case study")
     return path
