@@ -1,11 +1,12 @@
-"""Builders shared by the test modules: returns and figures, meetings, the demo's ids for the
-access matrix, and small readers of what the pages answer (PDF text, axe-core's verdict).
+"""Builders shared by the test modules: form data, returns and figures, meetings, the demo's ids
+for the access matrix, and small readers of what the pages answer (text, messages, PDFs, axe).
 
 The cast (organisations, contracts, people and KPIs) is in tests/cast.py; fixtures are in
 tests/conftest.py (and tests/browser/conftest.py for the browser's own). A test module imports
 from these, never from another test module.
 """
 
+import html
 import shutil
 import subprocess
 from datetime import date, datetime, timedelta
@@ -13,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from django.contrib.messages import get_messages
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
@@ -20,8 +22,9 @@ from django.utils import timezone
 from contracts.demo import seed_demo
 from contracts.models import Action, Contract, Meeting, MeetingPack, ReportingPeriod, User
 from kpis.models import RagOverride
-from reports import pack_tasks
+from reports import pack_tasks, services, validation
 from reports.models import Attachment, BreakdownFigure, Figure, Return
+from tests.cast import Cast
 
 LONDON = ZoneInfo("Europe/London")
 LATER = date(2030, 1, 1)  # long after every due date
@@ -44,6 +47,14 @@ def signed_in(user) -> Client:
     return client
 
 
+def text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def flashed(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
 def pdf_text(content: bytes, *, layout: bool = False) -> str:
     """The PDF's text: in reading order with spaces normalised, or laid out as on the page."""
     mode = "-layout" if layout else "-raw"
@@ -64,6 +75,44 @@ def assert_accessible(page, name: str | None = None):
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
     violations = results.response["violations"]
     assert not violations, results.generate_report()
+
+
+# ---- Return forms, as the pages post them --------------------------------------------------------
+
+
+def spa_data(cast: Cast, **changes) -> dict:
+    """A complete, valid Single Point of Access return form; changes=None drops a field."""
+    first, second = cast.kpis["SPA-04"].categories.all()
+    data = {
+        "SPA-01__value": "1,250",
+        "SPA-02__value": "£75,000.50",
+        "SPA-03__numerator": "3",
+        "SPA-03__denominator": "40",
+        f"SPA-04__cat_{first.pk}": "200",
+        f"SPA-04__cat_{second.pk}": "12",
+        "SPA-04__total": "212",
+        "commentary": "A steady quarter.",
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def ac_data(**changes) -> dict:
+    """A complete, valid Adult Carers return form; changes=None drops a field."""
+    data = {
+        "AC-01__value": "150",
+        "AC-02__narrative": "A carer was helped to apply for Carer's Allowance.",
+        "AC-02__consent": "on",
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def save_draft(pathway, period, user, raw: dict, **kwargs) -> Return:
+    """A new return's draft, parsed and saved through the services as its page does."""
+    ret = Return(pathway=pathway, period=period, version=0)
+    data = validation.parse_return(services.return_specs(ret)[1], raw)
+    return services.return_save_draft(ret=ret, user=user, data=data, version=0, **kwargs)
 
 
 # ---- Quarters, returns and figures, straight into the database -----------------------------------

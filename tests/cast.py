@@ -196,20 +196,3 @@ def build_cast() -> Cast:
         kpis=kpis,
         **build_people(orgs),
     )
-
-
-def spa_data(cast: Cast, **changes) -> dict:
-    """A complete, valid Single Point of Access return form; changes=None drops a field."""
-    first, second = cast.kpis["SPA-04"].categories.all()
-    data = {
-        "SPA-01__value": "1,250",
-        "SPA-02__value": "£75,000.50",
-        "SPA-03__numerator": "3",
-        "SPA-03__denominator": "40",
-        f"SPA-04__cat_{first.pk}": "200",
-        f"SPA-04__cat_{second.pk}": "12",
-        "SPA-04__total": "212",
-        "commentary": "A steady quarter.",
-    }
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}

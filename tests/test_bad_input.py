@@ -35,7 +35,6 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
-from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -44,8 +43,7 @@ from kpis.models import Kpi, KpiCategory, RagOverride
 from psis.exports import FORMULA_PREFIXES
 from reports import excel, pack, validation
 from reports.models import Attachment, BreakdownFigure, Figure, Return, ReturnComment
-from tests.builders import pdf_text
-from tests.cast import spa_data
+from tests.builders import ac_data, flashed, pdf_text, spa_data, text
 
 pytestmark = pytest.mark.usefixtures("media", "immediate_tasks")
 
@@ -56,14 +54,6 @@ ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &lt;b&gt;bold&lt;/b
 
 def raw(response) -> str:
     return response.content.decode()
-
-
-def text(response) -> str:
-    return html.unescape(raw(response))
-
-
-def flashed(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 def snapshot() -> dict:
@@ -95,16 +85,6 @@ def period(cast, year=1, quarter=1):
 
 def return_url(pathway="SPA", quarter="Y1Q1", name=""):
     return f"/contracts/PSIS/returns/{pathway}/{quarter}/{name}"
-
-
-def ac_data(**changes):
-    data = {
-        "AC-01__value": "150",
-        "AC-02__narrative": "A carer was helped to apply for Carer's Allowance.",
-        "AC-02__consent": "on",
-    }
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 def version_of(pathway, quarter=(1, 1)):

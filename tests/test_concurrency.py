@@ -21,7 +21,6 @@ import time
 from decimal import Decimal
 
 import pytest
-from django.contrib.messages import get_messages
 from django.db import connection, connections
 from django.test import Client
 from django.urls import reverse
@@ -30,7 +29,7 @@ from contracts.models import MeetingPack, ReportingPeriod, User
 from kpis.models import RagOverride
 from reports import pack_tasks, services
 from reports.models import Figure, Return, ReturnComment
-from tests.builders import DATABASE, signed_in
+from tests.builders import DATABASE, flashed, signed_in, spa_data
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -111,10 +110,6 @@ def same_browser(client: Client) -> Client:
     return twin
 
 
-def flashed(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
-
-
 def page_version(client: Client, url: str) -> str:
     response = client.get(url)
     assert response.status_code == 200
@@ -122,22 +117,6 @@ def page_version(client: Client, url: str) -> str:
 
 
 RETURN = "/contracts/PSIS/returns/SPA/Y1Q1/"
-
-
-def spa_data(cast, **changes):
-    first, second = cast.kpis["SPA-04"].categories.all()
-    data = {
-        "SPA-01__value": "1250",
-        "SPA-02__value": "75000.50",
-        "SPA-03__numerator": "3",
-        "SPA-03__denominator": "40",
-        f"SPA-04__cat_{first.pk}": "200",
-        f"SPA-04__cat_{second.pk}": "12",
-        "SPA-04__total": "212",
-        "commentary": "A steady quarter.",
-    }
-    data.update(changes)
-    return data
 
 
 def spa01():

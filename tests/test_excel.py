@@ -1,6 +1,5 @@
 """The Excel template: what it holds, the round trip, and every refusal."""
 
-import html
 import io
 import random
 import shutil
@@ -15,6 +14,7 @@ from django.test import Client
 
 from reports import excel, services, validation
 from reports.models import BreakdownFigure, Figure, Return
+from tests.builders import text
 
 PAGE = "/contracts/PSIS/returns/SPA/Y1Q1/"
 SHEET = "SPA Single Point of Access"
@@ -25,10 +25,6 @@ def lead(cast):
     client = Client()
     client.force_login(cast.lead)
     return client
-
-
-def text(response):
-    return html.unescape(response.content.decode())
 
 
 def download(client, page=PAGE) -> bytes:

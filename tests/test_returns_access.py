@@ -6,6 +6,7 @@ from django.test import Client
 
 from reports import services, validation
 from reports.models import Attachment, Return
+from tests.builders import save_draft, spa_data
 
 ROLES = ["commissioner", "officer", "lead", "partner", "outsider", "admin"]
 
@@ -14,27 +15,13 @@ ROLES = ["commissioner", "officer", "lead", "partner", "outsider", "admin"]
 def world(cast, media):
     """The cast, with a submitted SPA return and an AC draft holding a document."""
     period = cast.contract.periods.get(year=1, quarter=1)
-    spa = Return(pathway=cast.spa, period=period, version=0)
-    first, second = cast.kpis["SPA-04"].categories.all()
-    raw = {
-        "SPA-01__value": "10",
-        "SPA-02__value": "10",
-        "SPA-03__numerator": "1",
-        "SPA-03__denominator": "2",
-        f"SPA-04__cat_{first.pk}": "1",
-        f"SPA-04__cat_{second.pk}": "1",
-        "SPA-04__total": "2",
-    }
-    parsed = validation.parse_return(services.return_specs(spa)[1], raw)
-    spa = services.return_save_draft(ret=spa, user=cast.lead, data=parsed, version=0)
+    spa = save_draft(cast.spa, period, cast.lead, spa_data(cast))
     services.return_submit(ret=spa, user=cast.lead)
-    ac = Return(pathway=cast.carers, period=period, version=0)
-    parsed = validation.parse_return(services.return_specs(ac)[1], {"AC-02__narrative": "Story"})
-    services.return_save_draft(
-        ret=ac,
-        user=cast.partner,
-        data=parsed,
-        version=0,
+    save_draft(
+        cast.carers,
+        period,
+        cast.partner,
+        {"AC-02__narrative": "Story"},
         uploads=services.Uploads(add={"AC-02": [SimpleUploadedFile("a.pdf", b"%PDF")]}),
     )
     return cast

@@ -1,6 +1,5 @@
 """The return's life through its pages: draft, submit, query, answer, resubmit, accept."""
 
-import html
 import re
 from datetime import date, datetime
 from decimal import Decimal
@@ -13,13 +12,9 @@ from django.utils import timezone
 from contracts.models import ReportingPeriod
 from reports import services, validation
 from reports.models import Attachment, Figure, Return, ReturnComment
-from tests.cast import spa_data
+from tests.builders import ac_data, save_draft, spa_data, text
 
 LONDON = ZoneInfo("Europe/London")
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
 
 
 def url(name="", pathway="SPA", quarter="Y1Q1"):
@@ -211,9 +206,7 @@ def test_late_is_after_the_due_date_not_on_it(cast):
     assert period.due_date == date(2023, 1, 23)
     for day, late in [(date(2023, 1, 23), False), (date(2023, 1, 24), True)]:
         Return.objects.all().delete()
-        ret = Return(pathway=cast.spa, period=period, version=0)
-        data = validation.parse_return(services.return_specs(ret)[1], spa_data(cast))
-        ret = services.return_save_draft(ret=ret, user=cast.lead, data=data, version=0)
+        ret = save_draft(cast.spa, period, cast.lead, spa_data(cast))
         now = datetime(day.year, day.month, day.day, 23, 30, tzinfo=LONDON)
         assert services.return_submit(ret=ret, user=cast.lead, now=now).is_late is late
 
@@ -369,16 +362,6 @@ def test_a_whole_return_query(cast, as_user):
 
 
 # ---- Evidence, documents and personal data -----------------------------------------------------
-
-
-def ac_data(**changes):
-    data = {
-        "AC-01__value": "150",
-        "AC-02__narrative": "A carer was helped to apply for Carer's Allowance.",
-        "AC-02__consent": "on",
-    }
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 def test_partner_submits_evidence_with_a_document(cast, as_user, media):

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from reports.models import Figure, Return
-from tests.builders import assert_accessible
+from tests.builders import assert_accessible, save_draft, spa_data
 
 PAGE = "/contracts/PSIS/returns/SPA/Y1Q1/"
 
@@ -219,24 +219,11 @@ def test_a_failed_upload_lists_problems_accessibly(page, live_server, live_cast,
 
 @pytest.fixture
 def submitted(live_cast):
-    from reports import services, validation
+    from reports import services
 
     cast = live_cast
-    first, second = spa_fields(cast)
     period = cast.contract.periods.get(year=1, quarter=1)
-    ret = Return(pathway=cast.spa, period=period, version=0)
-    raw = {
-        "SPA-01__value": "1250",
-        "SPA-02__value": "75000",
-        "SPA-03__numerator": "3",
-        "SPA-03__denominator": "40",
-        f"SPA-04__cat_{first.pk}": "2",
-        f"SPA-04__cat_{second.pk}": "1",
-        "SPA-04__total": "3",
-        "commentary": "All steady.",
-    }
-    data = validation.parse_return(services.return_specs(ret)[1], raw)
-    ret = services.return_save_draft(ret=ret, user=cast.lead, data=data, version=0)
+    ret = save_draft(cast.spa, period, cast.lead, spa_data(cast))
     return services.return_submit(ret=ret, user=cast.lead)
 
 
