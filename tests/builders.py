@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from django.contrib.messages import get_messages
 from django.core.files.base import ContentFile
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from contracts.demo import seed_demo
@@ -37,7 +38,12 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
-# ---- Signed-in clients and what the pages answer -------------------------------------------------
+# ---- Pages, signed-in clients, and what the pages answer -----------------------------------------
+
+
+def meeting_url(name, *args):
+    """A page of PSIS's meetings and packs: meeting_url("pack", pack.pk)."""
+    return reverse(f"meetings:{name}", args=["PSIS", *args])
 
 
 def signed_in(user) -> Client:
@@ -65,6 +71,27 @@ def pdf_text(content: bytes, *, layout: bool = False) -> str:
     return text if layout else " ".join(text.split())
 
 
+def resaved_by_libreoffice(source: Path, tmp_path: Path) -> Path:
+    """The workbook as LibreOffice saves it again, headless, with a profile of its own."""
+    out = tmp_path / "out"
+    subprocess.run(  # noqa: S603
+        [
+            shutil.which("libreoffice"),
+            f"-env:UserInstallation={(tmp_path / 'lo-profile').as_uri()}",
+            "--headless",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(out),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return out / source.name
+
+
 def assert_accessible(page, name: str | None = None):
     """axe-core finds no WCAG 2.2 A/AA violation on the page (and keep a screenshot to look at)."""
     from axe_playwright_python.sync_playwright import Axe  # browser tests only
@@ -77,7 +104,7 @@ def assert_accessible(page, name: str | None = None):
     assert not violations, results.generate_report()
 
 
-# ---- Return forms, as the pages post them --------------------------------------------------------
+# ---- Forms, as the pages post them ---------------------------------------------------------------
 
 
 def spa_data(cast: Cast, **changes) -> dict:
@@ -106,6 +133,20 @@ def ac_data(**changes) -> dict:
     }
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
+
+
+def action_form(cast, **changes) -> dict:
+    """The form for a new action on the action log, owned by the lead provider."""
+    data = {
+        "description": "Review the figures",
+        "owner_organisation": cast.contract.lead_provider.pk,
+        "owner_person": "Contract Manager",
+        "due_date": "2023-03-01",
+        "status": "open",
+        "kpi": "",
+    }
+    data.update(changes)
+    return data
 
 
 def save_draft(pathway, period, user, raw: dict, **kwargs) -> Return:

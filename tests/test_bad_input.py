@@ -43,7 +43,16 @@ from kpis.models import Kpi, KpiCategory, RagOverride
 from psis.exports import FORMULA_PREFIXES
 from reports import excel, pack, validation
 from reports.models import Attachment, BreakdownFigure, Figure, Return, ReturnComment
-from tests.builders import ac_data, flashed, pdf_text, spa_data, text
+from tests.builders import (
+    ac_data,
+    action_form,
+    flashed,
+    meeting_url,
+    pdf_text,
+    period,
+    spa_data,
+    text,
+)
 
 pytestmark = pytest.mark.usefixtures("media", "immediate_tasks")
 
@@ -74,10 +83,6 @@ def snapshot() -> dict:
         "packs": MeetingPack.objects,
     }
     return {name: list(manager.order_by("pk").values()) for name, manager in tables.items()}
-
-
-def period(cast, year=1, quarter=1):
-    return ReportingPeriod.objects.get(contract=cast.contract, year=year, quarter=quarter)
 
 
 # ---- Returns: the draft and submit form ----------------------------------------------------------
@@ -349,10 +354,6 @@ def test_a_long_answer_to_a_query_is_refused(submitted, as_user):
 # ---- Meetings and the action log ----------------------------------------------------------------
 
 
-def meeting_url(name, *args):
-    return reverse(f"meetings:{name}", args=["PSIS", *args])
-
-
 @pytest.fixture
 def meeting(cast):
     return Meeting.objects.create(
@@ -390,19 +391,6 @@ def test_bad_meetings_are_refused_on_create_and_edit(cast, meeting, as_user, cas
         page = text(response)
         assert "There is a problem" in page and message in page, url
         assert snapshot() == before
-
-
-def action_form(cast, **changes):
-    data = {
-        "description": "Review the figures",
-        "owner_organisation": cast.contract.lead_provider.pk,
-        "owner_person": "Contract Manager",
-        "due_date": "2023-03-01",
-        "status": "open",
-        "kpi": "",
-    }
-    data.update(changes)
-    return data
 
 
 ACTION_CASES = [

@@ -6,7 +6,6 @@ import io
 import zipfile
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.base import ContentFile
@@ -17,10 +16,10 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from contracts import exit as exits
-from contracts.models import Action, Meeting, MeetingPack, ReportingPeriod
+from contracts.models import Action, Meeting, MeetingPack
 from reports.models import Attachment, BreakdownFigure, Figure, Return, ReturnComment
+from tests.builders import LONDON, period_of
 
-LONDON = ZoneInfo("Europe/London")
 FORMULA = '=HYPERLINK("http://example.com/x","click")'
 OLD_EVIDENCE = b"%PDF-1.7 old case study \x00\x01\x02 bytes"
 NEW_EVIDENCE = b"PK\x03\x04 a recent evidence file"
@@ -51,10 +50,6 @@ XLSX_PATH = "packs/PSIS-2022-23-Q3-contract-meeting-pack-final.xlsx"
 
 
 pytestmark = pytest.mark.usefixtures("media")
-
-
-def period_of(contract, year, quarter):
-    return ReportingPeriod.objects.get(contract=contract, year=year, quarter=quarter)
 
 
 def save(obj, user, reason):

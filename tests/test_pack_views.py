@@ -19,6 +19,7 @@ from contracts.models import MeetingPack
 from reports import pack, pack_tasks
 from reports.models import Figure
 from tests.builders import DATABASE, make_meetings, make_returns, pdf_text, period_of
+from tests.builders import meeting_url as url
 
 pytestmark = pytest.mark.usefixtures("media", "immediate_tasks")
 
@@ -28,10 +29,6 @@ def quarter(cast):
     make_returns(cast)
     make_meetings(cast)
     return period_of(cast.contract, 1, 2)
-
-
-def url(name, *args):
-    return reverse(f"meetings:{name}", args=["PSIS", *args])
 
 
 def generate(client, period, capture):

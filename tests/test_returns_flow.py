@@ -3,7 +3,6 @@
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -12,9 +11,7 @@ from django.utils import timezone
 from contracts.models import ReportingPeriod
 from reports import services, validation
 from reports.models import Attachment, Figure, Return, ReturnComment
-from tests.builders import ac_data, save_draft, spa_data, text
-
-LONDON = ZoneInfo("Europe/London")
+from tests.builders import LONDON, ac_data, save_draft, spa_data, text
 
 
 def url(name="", pathway="SPA", quarter="Y1Q1"):

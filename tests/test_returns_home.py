@@ -4,7 +4,6 @@ import html
 import re
 from datetime import date, datetime, time
 from io import StringIO
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -15,9 +14,7 @@ from django.utils import timezone
 from contracts.models import User
 from reports import services
 from reports.models import ReminderSent
-from tests.builders import ac_data, save_draft, spa_data
-
-LONDON = ZoneInfo("Europe/London")
+from tests.builders import LONDON, ac_data, save_draft, spa_data
 
 
 def page(user, monkeypatch, today):

@@ -3,7 +3,6 @@
 import io
 import re
 import shutil
-import subprocess
 from decimal import Decimal
 
 import openpyxl
@@ -11,7 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from reports.models import Figure, Return
-from tests.builders import assert_accessible, save_draft, spa_data
+from tests.builders import assert_accessible, resaved_by_libreoffice, save_draft, spa_data
+from tests.cast import PASSWORD
 
 PAGE = "/contracts/PSIS/returns/SPA/Y1Q1/"
 
@@ -62,7 +62,7 @@ def sign_in_with_keyboard(page, live_server, user):
     tab_to(page, "id_username")
     page.keyboard.type(user.username)
     page.keyboard.press("Tab")
-    page.keyboard.type("cast-password-2026")
+    page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Your contracts")).to_be_visible()
 
@@ -167,23 +167,7 @@ def test_provider_uploads_a_libreoffice_resaved_template_and_submits(
     )
     upload = template
     if shutil.which("libreoffice"):
-        out = tmp_path / "out"
-        subprocess.run(  # noqa: S603
-            [
-                shutil.which("libreoffice"),
-                f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
-                "--headless",
-                "--convert-to",
-                "xlsx",
-                "--outdir",
-                str(out),
-                str(template),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        upload = out / "template.xlsx"
+        upload = resaved_by_libreoffice(template, tmp_path)
     choose_file(page, "id_file", upload)
     tab_to_button(page, "Upload the completed template")
     page.keyboard.press("Enter")
