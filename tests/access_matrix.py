@@ -26,6 +26,8 @@ an id the walker looks up. POST sends empty data, so the answer is access's, not
 
 from dataclasses import dataclass, field
 
+from django.urls import reverse
+
 ROLES = ("anonymous", "commissioner", "ccg", "officer", "lead", "partner", "outsider", "admin")
 
 LOGIN = "login"  # 302 to the sign-in page
@@ -34,7 +36,7 @@ OK = "ok"  # let through: 200, 302 or 400 (the empty form's errors)
 
 @dataclass(frozen=True)
 class Id:
-    """An object id taken from the demo data by the walker (see test_access_matrix.demo_ids)."""
+    """An object id taken from the demo data by the walker (see tests/builders.demo_ids)."""
 
     name: str
 
@@ -48,6 +50,12 @@ class Case:
     post: dict = field(default_factory=dict)
     html: bool = True  # GET answers with a page (not a download or JSON) where it is 200
     note: str = ""
+
+
+def resolve(name: str, case: Case, ids: dict[str, int]) -> str:
+    """The case's URL, each Id replaced by the demo's id of that name."""
+    kwargs = {k: ids[v.name] if isinstance(v, Id) else v for k, v in case.kwargs.items()}
+    return reverse(name, kwargs=kwargs)
 
 
 def answers(anonymous, commissioner, ccg, officer, lead, partner, outsider, admin) -> dict:

@@ -2,6 +2,9 @@
 
 commissioner (LBB) and officer (LBB) on PSIS; lead (BTSE, lead provider of PSIS); partner
 (Carers Bromley, delivers the Adult Carers pathway only); outsider (provider of another contract).
+
+build_cast() makes all of it. Its parts (the organisations, the PSIS contract, the people) serve a
+test that needs the same people around a smaller contract, such as tests/test_admin.py.
 """
 
 from dataclasses import dataclass
@@ -74,45 +77,82 @@ def _kpi(pathway, code, measure="count", target=None, period="annual", **extra):
     return kpi
 
 
-def build_cast() -> Cast:
-    lbb = _org("LBB", "London Borough of Bromley", "commissioner")
-    ccg = _org("SELCCG", "South East London Clinical Commissioning Group", "commissioner")
-    btse = _org("BTSE", "Bromley Third Sector Enterprise", "provider")
-    carers_org = _org("CB", "Carers Bromley", "provider")
-    outs = _org("OUTS", "Outsider Provider Ltd", "provider")
-    other_comm = _org("OTHERC", "Another Commissioner", "commissioner")
+@dataclass
+class Organisations:
+    lbb: Organisation
+    selccg: Organisation
+    btse: Organisation
+    carers: Organisation
+    outsider: Organisation
+    other_commissioner: Organisation
 
+
+def build_organisations() -> Organisations:
+    """Both commissioners and the lead provider of PSIS, its partner, and another contract's."""
+    return Organisations(
+        lbb=_org("LBB", "London Borough of Bromley", "commissioner"),
+        selccg=_org("SELCCG", "South East London Clinical Commissioning Group", "commissioner"),
+        btse=_org("BTSE", "Bromley Third Sector Enterprise", "provider"),
+        carers=_org("CB", "Carers Bromley", "provider"),
+        outsider=_org("OUTS", "Outsider Provider Ltd", "provider"),
+        other_commissioner=_org("OTHERC", "Another Commissioner", "commissioner"),
+    )
+
+
+def build_psis_contract(orgs: Organisations) -> Contract:
+    """The PSIS contract (LBB and SELCCG commission it, BTSE leads), with its quarters."""
     contract = Contract.objects.create(
         reference="PSIS",
         name="Primary and Secondary Intervention Service",
-        lead_commissioner=lbb,
-        lead_provider=btse,
+        lead_commissioner=orgs.lbb,
+        lead_provider=orgs.btse,
         start_date=date(2022, 10, 1),
         initial_term_years=5,
         extension_years=2,
         current_budget=Decimal("2850000"),
     )
-    contract.commissioners.set([lbb, ccg])
+    contract.commissioners.set([orgs.lbb, orgs.selccg])
     contract_sync_periods(contract=contract)
+    return contract
+
+
+def build_people(orgs: Organisations) -> dict[str, User]:
+    """The administrator and one person of each role, by the names Cast.users() gives them."""
+    admin = User.objects.create_superuser(
+        username="admin", password=PASSWORD, email="admin@example.org", role="administrator"
+    )
+    return {
+        "commissioner": _user("commissioner", "commissioner", orgs.lbb, "Cara", "Commissioner"),
+        "officer": _user("officer", "officer", orgs.lbb, "Olu", "Officer"),
+        "lead": _user("lead", "provider", orgs.btse, "Lena", "Lead"),
+        "partner": _user("partner", "provider", orgs.carers, "Pat", "Partner"),
+        "outsider": _user("outsider", "provider", orgs.outsider, "Otto", "Outsider"),
+        "admin": admin,
+    }
+
+
+def build_cast() -> Cast:
+    orgs = build_organisations()
+    contract = build_psis_contract(orgs)
     other = Contract.objects.create(
         reference="OTHER",
         name="Another service",
-        lead_commissioner=other_comm,
-        lead_provider=outs,
+        lead_commissioner=orgs.other_commissioner,
+        lead_provider=orgs.outsider,
         start_date=date(2023, 4, 1),
         initial_term_years=3,
     )
-    other.commissioners.set([other_comm])
+    other.commissioners.set([orgs.other_commissioner])
     contract_sync_periods(contract=other)
 
     spa = Pathway.objects.create(
-        contract=contract, code="SPA", name="Single Point of Access", provider=btse, order=1
+        contract=contract, code="SPA", name="Single Point of Access", provider=orgs.btse, order=1
     )
     carers = Pathway.objects.create(
-        contract=contract, code="AC", name="Adult Carers", provider=carers_org, order=2
+        contract=contract, code="AC", name="Adult Carers", provider=orgs.carers, order=2
     )
     other_pathway = Pathway.objects.create(
-        contract=other, code="OP", name="Other pathway", provider=outs
+        contract=other, code="OP", name="Other pathway", provider=orgs.outsider
     )
     kpis = {
         "SPA-01": _kpi(spa, "SPA-01", target=5000, description="Number of people who self-refer"),
@@ -147,37 +187,12 @@ def build_cast() -> Cast:
     for i, name in enumerate(["Unique service users", "Repeat engagement"]):
         KpiCategory.objects.create(kpi=kpis["SPA-04"], name=name, order=i)
 
-    admin = User.objects.create_superuser(
-        username="admin", password=PASSWORD, email="admin@example.org", role="administrator"
-    )
     return Cast(
         contract=contract,
         other_contract=other,
         spa=spa,
         carers=carers,
         other_pathway=other_pathway,
-        commissioner=_user("commissioner", "commissioner", lbb, "Cara", "Commissioner"),
-        officer=_user("officer", "officer", lbb, "Olu", "Officer"),
-        lead=_user("lead", "provider", btse, "Lena", "Lead"),
-        partner=_user("partner", "provider", carers_org, "Pat", "Partner"),
-        outsider=_user("outsider", "provider", outs, "Otto", "Outsider"),
-        admin=admin,
         kpis=kpis,
+        **build_people(orgs),
     )
-
-
-def spa_data(cast: Cast, **changes) -> dict:
-    """A complete, valid Single Point of Access return form; changes=None drops a field."""
-    first, second = cast.kpis["SPA-04"].categories.all()
-    data = {
-        "SPA-01__value": "1,250",
-        "SPA-02__value": "£75,000.50",
-        "SPA-03__numerator": "3",
-        "SPA-03__denominator": "40",
-        f"SPA-04__cat_{first.pk}": "200",
-        f"SPA-04__cat_{second.pk}": "12",
-        "SPA-04__total": "212",
-        "commentary": "A steady quarter.",
-    }
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}

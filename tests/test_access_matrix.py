@@ -5,26 +5,17 @@ does (finalising a pack, withdrawing an override) cannot change the answer anoth
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 from django.contrib.admin.sites import site as admin_site
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.utils import timezone
 
-from contracts.models import Contract, User
-from demo.seed import seed_demo
-from exits.models import ExitArchive
-from meetings import tasks
-from meetings.models import Action, Meeting, MeetingPack
-from performance.models import RagOverride
-from reports.models import Attachment, Figure
-from tests.access_matrix import LOGIN, MATRIX, OK, ROLES, Case, Id
+from contracts.models import User
+from tests.access_matrix import LOGIN, MATRIX, OK, ROLES, Id, resolve
+from tests.builders import demo_ids
 
-IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 LET_THROUGH = {200, 302, 400}
 
 
@@ -41,93 +32,6 @@ def url_names(patterns=None, namespace: str = "", prefix: str = "") -> list[tupl
         elif isinstance(entry, URLPattern):
             found.append((f"{namespace}{entry.name}" if entry.name else "", route))
     return found
-
-
-def _attach(ret_pathway: str, quarter: tuple[int, int], uploader: User) -> Attachment:
-    figure = (
-        Figure.objects.filter(
-            ret__pathway__contract__reference="PSIS",
-            ret__pathway__code=ret_pathway,
-            ret__period__year=quarter[0],
-            ret__period__quarter=quarter[1],
-            kpi__measure="evidence",
-        )
-        .order_by("kpi__order", "pk")
-        .first()
-    )
-    return Attachment.objects.create(
-        figure=figure,
-        file=ContentFile(b"%PDF-1.7 evidence", name="evidence.pdf"),
-        name="evidence.pdf",
-        size=17,
-        content_type="application/pdf",
-        uploaded_by=uploader,
-    )
-
-
-def _pack(contract: Contract, year: int, quarter: int, status: str, user: User) -> MeetingPack:
-    """A ready pack with small files: rendering the demo's would take ~10 s a pack."""
-    pdf, xlsx = b"%PDF-1.7 a small pack", b"PK a small workbook"
-    now = timezone.now()
-    pack = MeetingPack(
-        contract=contract,
-        period=contract.periods.get(year=year, quarter=quarter),
-        status=status,
-        job_status=MeetingPack.JobStatus.DONE,
-        progress=100,
-        requested_by=user,
-        started_at=now - timedelta(minutes=1),
-        generated_at=now,
-        generated_by=user,
-    )
-    pack.pdf.save(pack.filename("pdf"), ContentFile(pdf), save=False)
-    pack.xlsx.save(pack.filename("xlsx"), ContentFile(xlsx), save=False)
-    if status == MeetingPack.Status.FINAL:
-        pack.pdf_sha256, pack.xlsx_sha256 = tasks.sha256(pdf), tasks.sha256(xlsx)
-        pack.finalised_at, pack.finalised_by = now, user
-    pack.save()
-    return pack
-
-
-def _exit_archive(contract: Contract, user: User) -> ExitArchive:
-    """A finished contract-exit ZIP (a small stand-in: the demo's would take seconds)."""
-    content = b"PK\x05\x06" + bytes(18)  # an empty ZIP
-    job = ExitArchive(
-        contract=contract,
-        requested_by=user,
-        job_status=ExitArchive.JobStatus.DONE,
-        progress=100,
-        filename="PSIS-contract-exit.zip",
-        size=len(content),
-        sha256=tasks.sha256(content),
-        finished_at=timezone.now(),
-    )
-    job.file.save(job.filename, ContentFile(content), save=False)
-    job.save()
-    return job
-
-
-def demo_ids() -> dict[str, int]:
-    """Seed the demo, add what it lacks (documents, packs), and name the ids the table uses."""
-    seed_demo()
-    psis = Contract.objects.get(reference="PSIS")
-    commissioner = User.objects.get(username="commissioner")
-    meeting = Meeting.objects.get(contract=psis, period__year=2, period__quarter=3)
-    return {
-        "spa_attachment": _attach("SPA", (2, 4), User.objects.get(username="lead")).pk,
-        "ac_attachment": _attach("AC", (2, 4), User.objects.get(username="partner")).pk,
-        "meeting": meeting.pk,
-        "action": Action.objects.filter(raised_at=meeting).order_by("pk").first().pk,
-        "override": RagOverride.objects.active().get(kpi__code="KEY-01").pk,
-        "draft_pack": _pack(psis, 2, 4, MeetingPack.Status.DRAFT, commissioner).pk,
-        "final_pack": _pack(psis, 2, 3, MeetingPack.Status.FINAL, commissioner).pk,
-        "exit_archive": _exit_archive(psis, commissioner).pk,
-    }
-
-
-def resolve(name: str, case: Case, ids: dict[str, int]) -> str:
-    kwargs = {k: ids[v.name] if isinstance(v, Id) else v for k, v in case.kwargs.items()}
-    return reverse(name, kwargs=kwargs)
 
 
 def clients() -> dict[str, Client]:
@@ -214,9 +118,7 @@ def test_every_url_has_a_row_in_the_matrix():
 
 
 @pytest.mark.django_db
-def test_every_url_answers_every_role_as_the_policy_says(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.TASKS = IMMEDIATE
+def test_every_url_answers_every_role_as_the_policy_says(media, immediate_tasks):
     ids = demo_ids()
     users = {u.username: u for u in User.objects.filter(username__in=ROLES[1:])}
     by_role = clients()

@@ -10,12 +10,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from contracts.models import Contract, FundingSource, Organisation, ReportingPeriod, User
-from contracts.services import contract_sync_periods
 from kpis.models import Kpi, KpiTarget
 from pathways.models import Pathway
 from reports.models import Figure, Return
+from tests.cast import build_organisations, build_people, build_psis_contract
 
-PASSWORD = "admin-test-password-2026"
+PASSWORD = "admin-test-password-2026"  # a new user's, typed into the admin's add form
 
 ADMIN_MODELS = [
     "contracts.organisation",
@@ -46,31 +46,11 @@ class World:
 
 @pytest.fixture
 def world(db):
-    lbb = Organisation.objects.create(
-        name="London Borough of Bromley", short_name="LBB", kind="commissioner"
-    )
-    selccg = Organisation.objects.create(
-        name="South East London CCG", short_name="SELCCG", kind="commissioner"
-    )
-    btse = Organisation.objects.create(
-        name="Bromley Third Sector Enterprise",
-        short_name="BTSE",
-        kind="provider",
-        trading_as="Bromley Well",
-    )
-    carers = Organisation.objects.create(name="Carers Bromley", short_name="CB", kind="provider")
-    contract = Contract.objects.create(
-        reference="PSIS",
-        name="Primary and Secondary Intervention Service",
-        lead_commissioner=lbb,
-        lead_provider=btse,
-        start_date=date(2022, 10, 1),
-        extension_years=2,
-    )
-    contract.commissioners.set([lbb, selccg])
-    periods = contract_sync_periods(contract=contract)
+    """The cast's organisations, PSIS and people, with one pathway of one KPI and one figure."""
+    orgs = build_organisations()
+    contract = build_psis_contract(orgs)
     spa = Pathway.objects.create(
-        contract=contract, code="SPA", name="Single Point of Access", provider=btse, order=1
+        contract=contract, code="SPA", name="Single Point of Access", provider=orgs.btse, order=1
     )
     kpi = Kpi.objects.create(
         pathway=spa,
@@ -82,25 +62,21 @@ def world(db):
         target_period="annual",
     )
     KpiTarget.objects.create(kpi=kpi, from_year=1, value=Decimal(5000))
-    ret = Return.objects.create(pathway=spa, period=periods[0])
+    ret = Return.objects.create(pathway=spa, period=contract.periods.get(year=1, quarter=1))
     figure = Figure.objects.create(ret=ret, kpi=kpi, value=Decimal(1234))
-    # No passwords: the tests sign in with force_login, and hashing costs a second a test.
-    administrator = User.objects.create_superuser(
-        username="council-admin",
-        password=None,
-        email="admin@example.org",
-        role=User.Role.ADMINISTRATOR,
-    )
-    provider_user = User.objects.create_user(
-        username="lena",
-        password=None,
-        role=User.Role.PROVIDER,
-        organisation=btse,
-        first_name="Lena",
-        last_name="Lead",
-    )
+    people = build_people(orgs)
     return World(
-        lbb, selccg, btse, carers, contract, spa, kpi, ret, figure, administrator, provider_user
+        orgs.lbb,
+        orgs.selccg,
+        orgs.btse,
+        orgs.carers,
+        contract,
+        spa,
+        kpi,
+        ret,
+        figure,
+        people["admin"],
+        people["lead"],
     )
 
 

@@ -35,9 +35,7 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
-from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
 
 from contracts.models import ReportingPeriod
@@ -48,43 +46,26 @@ from performance.models import RagOverride
 from psis.exports import looks_like_formula
 from reports import excel, validation
 from reports.models import Attachment, BreakdownFigure, Figure, Return, ReturnComment
-from tests.cast import spa_data
-from tests.test_pack import pdf_text
+from tests.builders import (
+    ac_data,
+    action_form,
+    flashed,
+    meeting_url,
+    pdf_text,
+    period,
+    spa_data,
+    text,
+)
 
-IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+pytestmark = pytest.mark.usefixtures("media", "immediate_tasks")
+
 LIMIT = validation.TEXT_LIMIT
 SCRIPT = '<script>alert("x")</script> <b>bold</b> <img src=x onerror=alert(1)>'
 ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &lt;b&gt;bold&lt;/b&gt;"
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.TASKS = IMMEDIATE
-
-
-@pytest.fixture
-def as_user(db):
-    """A separate signed-in client per user."""
-
-    def sign_in(user):
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return sign_in
-
-
 def raw(response) -> str:
     return response.content.decode()
-
-
-def text(response) -> str:
-    return html.unescape(raw(response))
-
-
-def flashed(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 def snapshot() -> dict:
@@ -107,25 +88,11 @@ def snapshot() -> dict:
     return {name: list(manager.order_by("pk").values()) for name, manager in tables.items()}
 
 
-def period(cast, year=1, quarter=1):
-    return ReportingPeriod.objects.get(contract=cast.contract, year=year, quarter=quarter)
-
-
 # ---- Returns: the draft and submit form ----------------------------------------------------------
 
 
 def return_url(pathway="SPA", quarter="Y1Q1", name=""):
     return f"/contracts/PSIS/returns/{pathway}/{quarter}/{name}"
-
-
-def ac_data(**changes):
-    data = {
-        "AC-01__value": "150",
-        "AC-02__narrative": "A carer was helped to apply for Carer's Allowance.",
-        "AC-02__consent": "on",
-    }
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 def version_of(pathway, quarter=(1, 1)):
@@ -390,10 +357,6 @@ def test_a_long_answer_to_a_query_is_refused(submitted, as_user):
 # ---- Meetings and the action log ----------------------------------------------------------------
 
 
-def meeting_url(name, *args):
-    return reverse(f"meetings:{name}", args=["PSIS", *args])
-
-
 @pytest.fixture
 def meeting(cast):
     return Meeting.objects.create(
@@ -431,19 +394,6 @@ def test_bad_meetings_are_refused_on_create_and_edit(cast, meeting, as_user, cas
         page = text(response)
         assert "There is a problem" in page and message in page, url
         assert snapshot() == before
-
-
-def action_form(cast, **changes):
-    data = {
-        "description": "Review the figures",
-        "owner_organisation": cast.contract.lead_provider.pk,
-        "owner_person": "Contract Manager",
-        "due_date": "2023-03-01",
-        "status": "open",
-        "kpi": "",
-    }
-    data.update(changes)
-    return data
 
 
 ACTION_CASES = [

@@ -21,7 +21,6 @@ import time
 from decimal import Decimal
 
 import pytest
-from django.contrib.messages import get_messages
 from django.db import connection, connections
 from django.test import Client
 from django.urls import reverse
@@ -32,12 +31,14 @@ from meetings.models import MeetingPack
 from performance.models import RagOverride
 from reports import workflow
 from reports.models import Figure, Return, ReturnComment
+from tests.builders import DATABASE, flashed, signed_in, spa_data
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("media", "immediate_tasks"),
+]
 
 HOLD = 0.4  # seconds a row lock is held for, so that the other request arrives meanwhile
-IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-DATABASE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -63,12 +64,6 @@ def file_database(django_db_setup, django_db_blocker, tmp_path_factory):
             connection.close()
             connection.settings_dict["NAME"] = name
             connection.connection = memory
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.TASKS = IMMEDIATE
 
 
 @pytest.fixture
@@ -110,21 +105,11 @@ def together(*calls):
     return results
 
 
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def same_browser(client: Client) -> Client:
     """A second client sharing the first one's session: two clicks in one browser."""
     twin = Client()
     twin.cookies = client.cookies
     return twin
-
-
-def flashed(response) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 def page_version(client: Client, url: str) -> str:
@@ -134,22 +119,6 @@ def page_version(client: Client, url: str) -> str:
 
 
 RETURN = "/contracts/PSIS/returns/SPA/Y1Q1/"
-
-
-def spa_data(cast, **changes):
-    first, second = cast.kpis["SPA-04"].categories.all()
-    data = {
-        "SPA-01__value": "1250",
-        "SPA-02__value": "75000.50",
-        "SPA-03__numerator": "3",
-        "SPA-03__denominator": "40",
-        f"SPA-04__cat_{first.pk}": "200",
-        f"SPA-04__cat_{second.pk}": "12",
-        "SPA-04__total": "212",
-        "commentary": "A steady quarter.",
-    }
-    data.update(changes)
-    return data
 
 
 def spa01():

@@ -7,7 +7,6 @@ import os
 import zipfile
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.base import ContentFile
@@ -18,14 +17,13 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from contracts.models import ReportingPeriod
 from exits import archive as exit_archive
 from exits import tasks as exit_tasks
 from exits.models import ExitArchive
 from meetings.models import Action, Meeting, MeetingPack
 from reports.models import Attachment, BreakdownFigure, Figure, Return, ReturnComment
+from tests.builders import LONDON, period_of
 
-LONDON = ZoneInfo("Europe/London")
 FORMULA = '=HYPERLINK("http://example.com/x","click")'
 OLD_EVIDENCE = b"%PDF-1.7 old case study \x00\x01\x02 bytes"
 NEW_EVIDENCE = b"PK\x03\x04 a recent evidence file"
@@ -55,13 +53,7 @@ PDF_PATH = "packs/PSIS-2022-23-Q3-contract-meeting-pack-final.pdf"
 XLSX_PATH = "packs/PSIS-2022-23-Q3-contract-meeting-pack-final.xlsx"
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-def period_of(contract, year, quarter):
-    return ReportingPeriod.objects.get(contract=contract, year=year, quarter=quarter)
+pytestmark = pytest.mark.usefixtures("media")
 
 
 def save(obj, user, reason):

@@ -1,12 +1,10 @@
 """The performance dashboards over HTTP: access for every role, overrides, downloads, and a pinned
 number of SQL queries that does not grow with KPIs, quarters or contracts."""
 
-from datetime import datetime
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 from openpyxl import load_workbook
 
 from contracts.models import Contract, ReportingPeriod
@@ -16,35 +14,24 @@ from pathways.models import Pathway
 from performance import results_cache
 from performance.models import RagOverride
 from reports.models import Figure, Return, ReturnComment
+from tests.builders import period_of, ret
 
 D = Decimal
 QUARTER = "Y1Q2"
-
-
-def _period(contract, year, quarter):
-    return ReportingPeriod.objects.get(contract=contract, year=year, quarter=quarter)
-
-
-def _return(pathway, period, status="accepted"):
-    submitted = timezone.make_aware(datetime.combine(period.due_date, datetime.min.time()))
-    ret, _ = Return.objects.get_or_create(
-        pathway=pathway, period=period, defaults={"status": status, "submitted_at": submitted}
-    )
-    return ret
 
 
 @pytest.fixture
 def data(cast):
     """Two quarters of SPA and Adult Carers figures: SPA-01 red in Year 1 Q2, AC-01 green."""
     for quarter, spa01, ac01 in ((1, 1300, 150), (2, 200, 160)):
-        p = _period(cast.contract, 1, quarter)
-        spa = _return(cast.spa, p)
+        p = period_of(cast.contract, 1, quarter)
+        spa = ret(cast.spa, p)
         Figure.objects.create(
             ret=spa, kpi=cast.kpis["SPA-01"], value=D(spa01), explanation="Staff off"
         )
         Figure.objects.create(ret=spa, kpi=cast.kpis["SPA-02"], value=D(80000))
         Figure.objects.create(ret=spa, kpi=cast.kpis["SPA-04"], value=D(12))
-        ac = _return(cast.carers, p)
+        ac = ret(cast.carers, p)
         Figure.objects.create(ret=ac, kpi=cast.kpis["AC-01"], value=D(ac01))
         Figure.objects.create(ret=ac, kpi=cast.kpis["AC-02"], narrative="Case study")
     return cast
@@ -154,7 +141,7 @@ def test_kpi_view_has_history_targets_and_commentary(data, client_for):
 
 
 def test_kpi_view_shows_the_review_thread_per_quarter(data, client_for):
-    ret = Return.objects.get(pathway=data.spa, period=_period(data.contract, 1, 2))
+    ret = Return.objects.get(pathway=data.spa, period=period_of(data.contract, 1, 2))
     ReturnComment.objects.create(
         ret=ret,
         kpi=data.kpis["SPA-01"],
@@ -288,7 +275,7 @@ def test_withdraw_is_403_for_officers(data, client_for):
 
     override = services.rag_override_create(
         kpi=data.kpis["SPA-01"],
-        period=_period(data.contract, 1, 2),
+        period=period_of(data.contract, 1, 2),
         rag="green",
         reason="x",
         user=data.commissioner,
@@ -345,8 +332,8 @@ def _grow(cast):
     KpiTarget.objects.bulk_create(KpiTarget(kpi=k, value=D(400)) for k in extra)
     for year in (1, 2):
         for quarter in (1, 2, 3, 4):
-            ret = _return(cast.spa, _period(cast.contract, year, quarter))
-            Figure.objects.bulk_create(Figure(ret=ret, kpi=k, value=D(90)) for k in extra)
+            made = ret(cast.spa, period_of(cast.contract, year, quarter))
+            Figure.objects.bulk_create(Figure(ret=made, kpi=k, value=D(90)) for k in extra)
     more = Pathway.objects.create(
         contract=cast.contract, code="MORE", name="More", provider=cast.spa.provider, order=5
     )
@@ -367,7 +354,7 @@ def _grow(cast):
         pathway=pathway, code="SPA-01", section="S", description="t", measure="count"
     )
     for period in ReportingPeriod.objects.filter(contract=third)[:8]:
-        Figure.objects.create(ret=_return(pathway, period), kpi=k, value=D(1))
+        Figure.objects.create(ret=ret(pathway, period), kpi=k, value=D(1))
 
 
 # Every dashboard page, as a commissioner, runs these queries:

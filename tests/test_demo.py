@@ -3,7 +3,6 @@
 from collections import defaultdict
 from decimal import Decimal
 from io import StringIO
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -20,6 +19,7 @@ from pathways.models import Pathway
 from psis import periods, targets
 from psis.rag import Rag, judge
 from reports.models import BreakdownFigure, Figure, Return
+from tests.builders import LONDON
 
 # One KPI of every shape the demo has to fill, spread over the pathways the tests look at.
 SAMPLE_CATALOGUE = """
@@ -105,7 +105,6 @@ pathways:
          frequency: quarterly, oba: how_much}
 """
 
-LONDON = ZoneInfo("Europe/London")
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 USERNAMES = ["commissioner", "ccg", "officer", "lead", "partner", "outsider", "admin"]
 

@@ -14,7 +14,8 @@ from django.test import Client
 from psis.exports import Sheet, csv_bytes, looks_like_formula, neutralise, xlsx_bytes
 from reports.file_types import content_matches
 from reports.models import Attachment, Return
-from tests.test_returns_flow import ac_data, post, text
+from tests.builders import ac_data, text
+from tests.builders import post_return as post
 
 
 @pytest.fixture

@@ -1,10 +1,8 @@
 """The Excel template: what it holds, the round trip, and every refusal."""
 
-import html
 import io
 import random
 import shutil
-import subprocess
 import zipfile
 from decimal import Decimal
 
@@ -15,6 +13,7 @@ from django.test import Client
 
 from reports import contents, excel, validation, workflow
 from reports.models import BreakdownFigure, Figure, Return
+from tests.builders import resaved_by_libreoffice, text
 
 PAGE = "/contracts/PSIS/returns/SPA/Y1Q1/"
 SHEET = "SPA Single Point of Access"
@@ -25,10 +24,6 @@ def lead(cast):
     client = Client()
     client.force_login(cast.lead)
     return client
-
-
-def text(response):
-    return html.unescape(response.content.decode())
 
 
 def download(client, page=PAGE) -> bytes:
@@ -238,24 +233,7 @@ def test_a_file_resaved_by_libreoffice_imports_the_same(cast, lead, tmp_path):
     source = tmp_path / "in" / "return.xlsx"
     source.parent.mkdir()
     source.write_bytes(fill(download(lead), spa_values(cast)))
-    out = tmp_path / "out"
-    profile = (tmp_path / "lo-profile").as_uri()
-    subprocess.run(  # noqa: S603
-        [
-            shutil.which("libreoffice"),
-            f"-env:UserInstallation={profile}",
-            "--headless",
-            "--convert-to",
-            "xlsx",
-            "--outdir",
-            str(out),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    resaved = (out / "return.xlsx").read_bytes()
+    resaved = resaved_by_libreoffice(source, tmp_path).read_bytes()
     assert resaved != source.read_bytes()
     response = upload(lead, resaved)
     assert response.status_code == 302, text(response)

@@ -1,25 +1,18 @@
 """Contract meetings and their action log: carry-forward, constraints, pages and access."""
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 
-from contracts.models import ReportingPeriod
 from meetings.models import Action, Meeting
-
-LONDON = ZoneInfo("Europe/London")
-
-
-def _period(contract, year, quarter):
-    return ReportingPeriod.objects.get(contract=contract, year=year, quarter=quarter)
+from tests.builders import LONDON, action_form, period_of
+from tests.builders import meeting_url as url
 
 
 def _meeting(contract, year, quarter, day):
     return Meeting.objects.create(
-        contract=contract, period=_period(contract, year, quarter), date=day
+        contract=contract, period=period_of(contract, year, quarter), date=day
     )
 
 
@@ -87,10 +80,6 @@ class TestConstraints:
             _action(meetings[0], "Open yet closed", closed=closed)
 
 
-def url(name, *args):
-    return reverse(f"meetings:{name}", args=["PSIS", *args])
-
-
 class TestPages:
     @pytest.mark.parametrize("who", ["commissioner", "officer", "lead", "partner", "admin"])
     def test_every_party_reads_meetings_and_actions(self, cast, meetings, client_for, who):
@@ -128,7 +117,7 @@ class TestPages:
 
     def test_commissioner_records_a_meeting(self, cast, client_for):
         client = client_for(cast.commissioner)
-        period = _period(cast.contract, 1, 2)
+        period = period_of(cast.contract, 1, 2)
         response = client.post(
             url("create"),
             {"period": period.pk, "date": "2023-05-03", "attendees": "Chair\nProvider"},
@@ -151,14 +140,7 @@ class TestPages:
     ):
         first = meetings[0]
         client = client_for(cast.commissioner)
-        form = {
-            "description": "Review the figures",
-            "owner_organisation": cast.contract.lead_provider.pk,
-            "owner_person": "Contract Manager",
-            "due_date": "2023-03-01",
-            "status": "open",
-            "kpi": cast.kpis["SPA-01"].pk,
-        }
+        form = action_form(cast, kpi=cast.kpis["SPA-01"].pk)
         response = client.post(url("action_create", first.pk), form)
         assert response["Location"] == url("detail", first.pk)
         action = Action.objects.get()

@@ -5,13 +5,8 @@ pack is rendered once, in test_pack_demo.py.
 """
 
 import io
-import shutil
 import socket
-import subprocess
-from datetime import date, datetime, timedelta
-from decimal import Decimal
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -19,116 +14,16 @@ from django.db import transaction
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from contracts.models import ReportingPeriod
 from meetings import pack, pack_data, pack_pdf
-from meetings.models import Action, Meeting
 from meetings.pack_xlsx import pack_xlsx_bytes
 from performance.services import rag_override_create
-from reports.models import BreakdownFigure, Figure, Return, ReturnComment
+from reports.models import Return, ReturnComment
+from tests.builders import make_meetings, make_returns, pdf_text, period_of
 from tests.cast import build_cast
 
-LONDON = ZoneInfo("Europe/London")
-PDFTOTEXT = shutil.which("pdftotext") or "/usr/bin/pdftotext"
 HOSTILE = (
     '<img src="http://127.0.0.1:9/x.png"> <link rel="stylesheet" href="http://127.0.0.1:9/s.css">'
 )
-
-# (year, quarter) -> KPI code -> figure fields. SPA-01 is green year to date, SPA-02 (judged
-# on the quarter) falls from amber to red, AC-01 is amber year to date.
-FIGURES = {
-    (1, 1): {"SPA-01": 1300, "SPA-02": 80000, "AC-01": 140},
-    (1, 2): {"SPA-01": 1300, "SPA-02": 70000, "AC-01": 140},
-    (1, 3): {"SPA-01": 1300, "SPA-02": 60000, "AC-01": 140},
-}
-
-
-def period_of(contract, year, quarter):
-    return ReportingPeriod.objects.get(contract=contract, year=year, quarter=quarter)
-
-
-def make_returns(cast, quarters=((1, 1), (1, 2), (1, 3)), *, commentary=""):
-    """Accepted returns of both PSIS pathways of the cast, one per quarter."""
-    for year, quarter in quarters:
-        period = period_of(cast.contract, year, quarter)
-        submitted = datetime.combine(period.due_date - timedelta(days=2), datetime.min.time())
-        for pathway in (cast.spa, cast.carers):
-            ret = Return.objects.create(
-                pathway=pathway,
-                period=period,
-                status=Return.Status.ACCEPTED,
-                submitted_at=submitted.replace(tzinfo=LONDON),
-                commentary=commentary or f"{pathway.name} commentary for {period.label}.",
-            )
-            for code, kpi in cast.kpis.items():
-                if kpi.pathway_id != pathway.pk:
-                    continue
-                figure = Figure(ret=ret, kpi=kpi)
-                value = FIGURES[(year, quarter)].get(code)
-                if value is not None:
-                    figure.value = Decimal(value)
-                if code == "SPA-02" and quarter == 3:
-                    figure.explanation = "Income fell while the advice post was vacant."
-                if code == "SPA-03":
-                    figure.numerator, figure.denominator = 5, 100
-                if code == "SPA-04":
-                    figure.value = Decimal(50)
-                if code == "AC-02":
-                    figure.narrative = f"Case study for {period.label}: a carer found respite."
-                    figure.rating = Figure.Rating.GREEN
-                figure.save()
-                if code == "SPA-04":
-                    for category, count in zip(kpi.categories.all(), (30, 20), strict=True):
-                        BreakdownFigure.objects.create(
-                            figure=figure, category=category, count=count
-                        )
-
-
-def make_meetings(cast):
-    """Meetings for Y1Q1 and Y1Q2: one action still open, one done at the second meeting."""
-    first = Meeting.objects.create(
-        contract=cast.contract, period=period_of(cast.contract, 1, 1), date=date(2023, 2, 1)
-    )
-    second = Meeting.objects.create(
-        contract=cast.contract, period=period_of(cast.contract, 1, 2), date=date(2023, 5, 3)
-    )
-    Action.objects.create(
-        contract=cast.contract,
-        raised_at=first,
-        description="Carried action: review the income maximisation figures",
-        owner_organisation=cast.contract.lead_provider,
-        owner_person="Contract Manager",
-        due_date=date(2023, 3, 31),
-        kpi=cast.kpis["SPA-02"],
-    )
-    Action.objects.create(
-        contract=cast.contract,
-        raised_at=first,
-        description="Finished action: share the referral route",
-        owner_organisation=cast.contract.lead_commissioner,
-        due_date=date(2023, 3, 1),
-        status=Action.Status.DONE,
-        closed_at=datetime(2023, 5, 3, 11, tzinfo=LONDON),
-    )
-    Action.objects.create(
-        contract=cast.contract,
-        raised_at=first,
-        description="Long closed action",
-        owner_organisation=cast.contract.lead_commissioner,
-        due_date=date(2023, 2, 20),
-        status=Action.Status.DONE,
-        closed_at=datetime(2023, 2, 20, 11, tzinfo=LONDON),
-    )
-    return first, second
-
-
-def pdf_text(content: bytes, *, layout: bool = False) -> str:
-    """The PDF's text: in reading order with spaces normalised, or laid out as on the page."""
-    mode = "-layout" if layout else "-raw"
-    done = subprocess.run(  # noqa: S603 (a fixed local tool)
-        [PDFTOTEXT, mode, "-", "-"], input=content, capture_output=True, check=True
-    )
-    text = done.stdout.decode()
-    return text if layout else " ".join(text.split())
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from demo.meetings import seed_demo_meetings
 from demo.seed import seed_demo
 from meetings import pack
 from meetings.models import Action, Meeting
-from tests.test_pack import pdf_text
+from tests.builders import pdf_text
 
 # The marker makes pytest-django set up the test database even when only this module runs.
 pytestmark = pytest.mark.django_db

@@ -14,9 +14,7 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 from meetings import tasks
 from meetings.models import MeetingPack
-from tests.test_pack import make_meetings, make_returns, period_of
-
-IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+from tests.builders import make_meetings, make_returns, period_of
 
 
 def _resolve(node):
@@ -95,10 +93,8 @@ def pdfua_problems(content: bytes) -> list[str]:
 
 @pytest.mark.django_db
 def test_the_issued_pack_passes_a_pdfua_structure_check(
-    cast, client, settings, tmp_path, django_capture_on_commit_callbacks
+    cast, client, media, immediate_tasks, django_capture_on_commit_callbacks
 ):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.TASKS = IMMEDIATE
     make_returns(cast)
     make_meetings(cast)
     with django_capture_on_commit_callbacks(execute=True):

@@ -18,16 +18,10 @@ from openpyxl import load_workbook
 from meetings import pack, tasks
 from meetings.models import MeetingPack
 from reports.models import Figure
-from tests.test_pack import make_meetings, make_returns, pdf_text, period_of
+from tests.builders import DATABASE, make_meetings, make_returns, pdf_text, period_of
+from tests.builders import meeting_url as url
 
-IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-DATABASE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-
-
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.TASKS = IMMEDIATE
+pytestmark = pytest.mark.usefixtures("media", "immediate_tasks")
 
 
 @pytest.fixture
@@ -35,10 +29,6 @@ def quarter(cast):
     make_returns(cast)
     make_meetings(cast)
     return period_of(cast.contract, 1, 2)
-
-
-def url(name, *args):
-    return reverse(f"meetings:{name}", args=["PSIS", *args])
 
 
 def generate(client, period, capture):

@@ -5,7 +5,6 @@ import io
 import re
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -16,7 +15,7 @@ from contracts.models import Contract, ReportingPeriod
 from kpis.models import Kpi
 from kpis.reference_data import PSIS_CATALOGUE, ReferenceDataError, load_reference_data
 
-SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_18b49d68ad15cc08.txt"
+SEED_NAME = "000_18b49d68ad15cc08.txt"  # the award report, in the source documents (seeds_dir)
 
 # KPIs per pathway, counted from the seed: a row is one KPI unless its cell holds several
 # measures or targets (each note in the catalogue says how a row was split).
@@ -51,13 +50,18 @@ def psis(db):
     return load_reference_data().contract
 
 
+@pytest.fixture
+def seed(seeds_dir):
+    return seeds_dir / SEED_NAME
+
+
 def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
 
-def appendix_2_rows() -> list[tuple[str, str]]:
+def appendix_2_rows(seed) -> list[tuple[str, str]]:
     """(pathway code, measure cell) for every row of Appendix 2 that states a measure."""
-    lines = SEED.read_text(encoding="utf-8").splitlines()
+    lines = seed.read_text(encoding="utf-8").splitlines()
     start = lines.index("Appendix 2")
     rows, pathway = [], None
     for line in lines[start:]:
@@ -70,9 +74,9 @@ def appendix_2_rows() -> list[tuple[str, str]]:
     return rows
 
 
-def test_the_seed_is_where_the_tests_expect_it():
-    assert SEED.exists(), "shared/seeds must sit beside the project checkout"
-    assert len(appendix_2_rows()) > 120
+def test_the_seed_is_where_the_tests_expect_it(seed):
+    assert seed.exists(), "shared/seeds must sit beside the project checkout"
+    assert len(appendix_2_rows(seed)) > 120
 
 
 @pytest.mark.django_db
@@ -86,12 +90,12 @@ def test_every_pathway_has_the_seed_number_of_kpis(psis):
 
 
 @pytest.mark.django_db
-def test_every_appendix_2_row_is_traced_to_a_kpi_of_its_pathway(psis):
+def test_every_appendix_2_row_is_traced_to_a_kpi_of_its_pathway(seed, psis):
     traced = {}
     for kpi in Kpi.objects.filter(pathway__contract=psis).select_related("pathway"):
         traced.setdefault(kpi.pathway.code, []).append(_norm(kpi.seed_text))
     untraced = []
-    for pathway, cell in appendix_2_rows():
+    for pathway, cell in appendix_2_rows(seed):
         words = _norm(cell)[:50]
         if not any(words in seed_text for seed_text in traced[pathway]):
             untraced.append((pathway, cell))

@@ -1,47 +1,22 @@
 """The performance results service: every RAG rule as the service applies it, YTD arithmetic by
 shape, forecast and run-rate, month-by-month judgement, overrides, downloads and query counts."""
 
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
-from django.utils import timezone
 
-from contracts.models import ReportingPeriod
 from demo.overrides import seed_demo_overrides
 from kpis.models import Kpi, KpiCategory, KpiTarget
 from performance import results, services
 from performance.models import RagOverride
 from psis.rag import Rag, Trend
-from reports.models import BreakdownFigure, Figure, Return
+from reports.models import BreakdownFigure, Figure
+from tests.builders import LATER, fig, period, ret
 
 D = Decimal
-LATER = date(2030, 1, 1)  # long after every due date
-
-
-def period(cast, year, quarter, contract=None):
-    return ReportingPeriod.objects.get(
-        contract=contract or cast.contract, year=year, quarter=quarter
-    )
-
-
-def ret(pathway, p, status="accepted"):
-    """A return for the pathway and quarter (submitted on its due date unless a draft)."""
-    submitted_at = None
-    if status != "draft":
-        submitted_at = timezone.make_aware(datetime.combine(p.due_date, datetime.min.time()))
-    obj, _ = Return.objects.get_or_create(
-        pathway=pathway, period=p, defaults={"status": status, "submitted_at": submitted_at}
-    )
-    return obj
-
-
-def fig(cast, kpi, year, quarter, status="accepted", **values):
-    kpi = cast.kpis[kpi] if isinstance(kpi, str) else kpi
-    r = ret(kpi.pathway, period(cast, year, quarter), status)
-    return Figure.objects.create(ret=r, kpi=kpi, **values)
 
 
 def kpi(pathway, code, measure="count", target=None, period="annual", **extra):

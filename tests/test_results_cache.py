@@ -11,7 +11,7 @@ from contracts.models import Organisation
 from kpis.models import KpiCategory, KpiTarget
 from performance import results, results_cache, services
 from reports.models import BreakdownFigure, Figure
-from tests.test_results import LATER, fig, period, ret
+from tests.builders import LATER, fig, period, ret
 
 D = Decimal
 

@@ -5,40 +5,24 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from reports import contents, validation, workflow
+from reports import validation, workflow
 from reports.models import Attachment, Return
-from tests.cast import build_cast
+from tests.builders import save_draft, spa_data
 
 ROLES = ["commissioner", "officer", "lead", "partner", "outsider", "admin"]
 
 
 @pytest.fixture
-def world(db, settings, tmp_path):
+def world(cast, media):
     """The cast, with a submitted SPA return and an AC draft holding a document."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    cast = build_cast()
     period = cast.contract.periods.get(year=1, quarter=1)
-    spa = Return(pathway=cast.spa, period=period, version=0)
-    first, second = cast.kpis["SPA-04"].categories.all()
-    raw = {
-        "SPA-01__value": "10",
-        "SPA-02__value": "10",
-        "SPA-03__numerator": "1",
-        "SPA-03__denominator": "2",
-        f"SPA-04__cat_{first.pk}": "1",
-        f"SPA-04__cat_{second.pk}": "1",
-        "SPA-04__total": "2",
-    }
-    parsed = validation.parse_return(contents.return_specs(spa)[1], raw)
-    spa = workflow.return_save_draft(ret=spa, user=cast.lead, data=parsed, version=0)
+    spa = save_draft(cast.spa, period, cast.lead, spa_data(cast))
     workflow.return_submit(ret=spa, user=cast.lead)
-    ac = Return(pathway=cast.carers, period=period, version=0)
-    parsed = validation.parse_return(contents.return_specs(ac)[1], {"AC-02__narrative": "Story"})
-    workflow.return_save_draft(
-        ret=ac,
-        user=cast.partner,
-        data=parsed,
-        version=0,
+    save_draft(
+        cast.carers,
+        period,
+        cast.partner,
+        {"AC-02__narrative": "Story"},
         uploads=workflow.Uploads(add={"AC-02": [SimpleUploadedFile("a.pdf", b"%PDF")]}),
     )
     return cast

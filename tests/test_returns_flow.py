@@ -1,46 +1,19 @@
 """The return's life through its pages: draft, submit, query, answer, resubmit, accept."""
 
-import html
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.utils import timezone
 
 from contracts.models import ReportingPeriod
 from reports import contents, validation, workflow
 from reports.models import Attachment, Figure, Return, ReturnComment
-from tests.cast import spa_data
-
-LONDON = ZoneInfo("Europe/London")
-
-
-def text(response) -> str:
-    return html.unescape(response.content.decode())
-
-
-def url(name="", pathway="SPA", quarter="Y1Q1"):
-    base = f"/contracts/PSIS/returns/{pathway}/{quarter}/"
-    return base + name
-
-
-def version_of(cast, pathway="spa", quarter=(1, 1)):
-    ret = Return.objects.filter(
-        pathway=getattr(cast, pathway), period__year=quarter[0], period__quarter=quarter[1]
-    ).first()
-    return ret.version if ret else 0
-
-
-def post(client, cast, action="save", pathway="SPA", quarter="Y1Q1", **data):
-    version = version_of(
-        cast, "spa" if pathway == "SPA" else "carers", (int(quarter[1]), int(quarter[3]))
-    )
-    payload = {"version": str(version), "action": action, **data}
-    return client.post(url(pathway=pathway, quarter=quarter), payload)
+from tests.builders import LONDON, ac_data, save_draft, spa_data, text, version_of
+from tests.builders import post_return as post
+from tests.builders import return_url as url
 
 
 def figure(cast, code, quarter=(1, 1)):
@@ -53,24 +26,6 @@ def the_return(cast, pathway="spa", quarter=(1, 1)):
     return Return.objects.get(
         pathway=getattr(cast, pathway), period__year=quarter[0], period__quarter=quarter[1]
     )
-
-
-@pytest.fixture
-def as_user(db):
-    """A separate signed-in client per user, so two people can work side by side."""
-
-    def sign_in(user):
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return sign_in
-
-
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
 
 
 # ---- The page ---------------------------------------------------------------------------------
@@ -230,9 +185,7 @@ def test_late_is_after_the_due_date_not_on_it(cast):
     assert period.due_date == date(2023, 1, 23)
     for day, late in [(date(2023, 1, 23), False), (date(2023, 1, 24), True)]:
         Return.objects.all().delete()
-        ret = Return(pathway=cast.spa, period=period, version=0)
-        data = validation.parse_return(contents.return_specs(ret)[1], spa_data(cast))
-        ret = workflow.return_save_draft(ret=ret, user=cast.lead, data=data, version=0)
+        ret = save_draft(cast.spa, period, cast.lead, spa_data(cast))
         now = datetime(day.year, day.month, day.day, 23, 30, tzinfo=LONDON)
         assert workflow.return_submit(ret=ret, user=cast.lead, now=now).is_late is late
 
@@ -388,16 +341,6 @@ def test_a_whole_return_query(cast, as_user):
 
 
 # ---- Evidence, documents and personal data -----------------------------------------------------
-
-
-def ac_data(**changes):
-    data = {
-        "AC-01__value": "150",
-        "AC-02__narrative": "A carer was helped to apply for Carer's Allowance.",
-        "AC-02__consent": "on",
-    }
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
 
 
 def test_partner_submits_evidence_with_a_document(cast, as_user, media):

@@ -4,7 +4,6 @@ import html
 import re
 from datetime import date, datetime, time
 from io import StringIO
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -13,10 +12,9 @@ from django.test import Client
 from django.utils import timezone
 
 from contracts.models import User
-from reports import contents, validation, workflow
-from reports.models import ReminderSent, Return
-
-LONDON = ZoneInfo("Europe/London")
+from reports import workflow
+from reports.models import ReminderSent
+from tests.builders import LONDON, ac_data, save_draft, spa_data
 
 
 def page(user, monkeypatch, today):
@@ -28,28 +26,12 @@ def page(user, monkeypatch, today):
     return html.unescape(response.content.decode())
 
 
-def complete(cast, pathway):
-    if pathway == cast.carers:
-        return {"AC-01__value": "150", "AC-02__narrative": "A story", "AC-02__consent": "on"}
-    first, second = cast.kpis["SPA-04"].categories.all()
-    return {
-        "SPA-01__value": "1250",
-        "SPA-02__value": "75000",
-        "SPA-03__numerator": "3",
-        "SPA-03__denominator": "40",
-        f"SPA-04__cat_{first.pk}": "2",
-        f"SPA-04__cat_{second.pk}": "1",
-        "SPA-04__total": "3",
-    }
-
-
 def make(cast, pathway, year, quarter, status, *, on=None):
     """A return in ``status`` (submitted on ``on``, a date, if given)."""
     period = cast.contract.periods.get(year=year, quarter=quarter)
     user = cast.lead
-    ret = Return(pathway=pathway, period=period, version=0)
-    data = validation.parse_return(contents.return_specs(ret)[1], complete(cast, pathway))
-    ret = workflow.return_save_draft(ret=ret, user=user, data=data, version=0)
+    raw = ac_data() if pathway == cast.carers else spa_data(cast)
+    ret = save_draft(pathway, period, user, raw)
     if status == "draft":
         return ret
     now = datetime.combine(on or period.due_date, time(12), tzinfo=LONDON)

@@ -1,16 +1,13 @@
 """Browser tests: Playwright driving Debian's Chromium against pytest-django's live_server."""
 
 import shutil
-from pathlib import Path
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import sync_playwright
 
 from tests.cast import PASSWORD, build_cast
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -20,8 +17,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-# WCAG 2.0, 2.1 and 2.2, levels A and AA.
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
 def pytest_collection_modifyitems(items):
@@ -65,13 +60,3 @@ def sign_in(page, live_server):
         return page
 
     return go
-
-
-def assert_accessible(page, name: str | None = None):
-    """axe-core finds no WCAG 2.2 A/AA violation on the page (and keep a screenshot to look at)."""
-    if name:
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
-    violations = results.response["violations"]
-    assert not violations, results.generate_report()

@@ -14,9 +14,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from demo.seed import DEMO_PASSWORD
-from tests.access_matrix import MATRIX, ROLES, Id
-from tests.browser.conftest import ARTIFACTS, AXE_TAGS
-from tests.test_access_matrix import IMMEDIATE, demo_ids, resolve
+from tests.access_matrix import MATRIX, ROLES, Id, resolve
+from tests.builders import ARTIFACTS, AXE_TAGS, demo_ids
 
 
 @dataclass(frozen=True)
@@ -67,9 +66,7 @@ def describe(violation: dict) -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_every_page_of_every_role_passes_axe(browser, live_server, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.TASKS = IMMEDIATE
+def test_every_page_of_every_role_passes_axe(browser, live_server, media, immediate_tasks):
     ids = demo_ids()
     ARTIFACTS.mkdir(exist_ok=True)
     axe = Axe()

@@ -9,16 +9,13 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from exits.models import ExitArchive
-from tests.browser.conftest import assert_accessible
-from tests.test_pack import make_returns
+from tests.builders import DATABASE, assert_accessible, make_returns
 
-DATABASE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 SHOTS = Path("/tmp/psis-exit-screens")  # noqa: S108 - screenshots to look at, not test data
 
 
 @pytest.fixture
-def world(live_cast, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+def world(live_cast, media, settings):
     settings.TASKS = DATABASE  # the job waits for the worker, as in production
     make_returns(live_cast)
     return live_cast

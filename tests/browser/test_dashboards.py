@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from contracts.models import User
 from demo.seed import DEMO_PASSWORD, seed_demo
-from tests.browser.conftest import assert_accessible
+from tests.builders import assert_accessible
 
 
 def test_commissioner_reviews_the_dashboards(page, live_server, transactional_db, sign_in):

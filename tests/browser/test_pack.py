@@ -7,11 +7,7 @@ from playwright.sync_api import expect
 
 from meetings import tasks
 from meetings.models import Meeting, MeetingPack
-from tests.browser.conftest import assert_accessible
-from tests.test_pack import make_meetings, make_returns
-
-IMMEDIATE = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-DATABASE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+from tests.builders import DATABASE, assert_accessible, make_meetings, make_returns
 
 
 def y1q3(world) -> str:
@@ -19,9 +15,7 @@ def y1q3(world) -> str:
 
 
 @pytest.fixture
-def world(live_cast, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.TASKS = IMMEDIATE
+def world(live_cast, media, immediate_tasks):
     make_returns(live_cast)
     make_meetings(live_cast)
     return live_cast

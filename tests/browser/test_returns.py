@@ -3,7 +3,6 @@
 import io
 import re
 import shutil
-import subprocess
 from decimal import Decimal
 
 import openpyxl
@@ -11,7 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from reports.models import Figure, Return
-from tests.browser.conftest import assert_accessible
+from tests.builders import assert_accessible, resaved_by_libreoffice, save_draft, spa_data
+from tests.cast import PASSWORD
 
 PAGE = "/contracts/PSIS/returns/SPA/Y1Q1/"
 
@@ -62,7 +62,7 @@ def sign_in_with_keyboard(page, live_server, user):
     tab_to(page, "id_username")
     page.keyboard.type(user.username)
     page.keyboard.press("Tab")
-    page.keyboard.type("cast-password-2026")
+    page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Your contracts")).to_be_visible()
 
@@ -167,23 +167,7 @@ def test_provider_uploads_a_libreoffice_resaved_template_and_submits(
     )
     upload = template
     if shutil.which("libreoffice"):
-        out = tmp_path / "out"
-        subprocess.run(  # noqa: S603
-            [
-                shutil.which("libreoffice"),
-                f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}",
-                "--headless",
-                "--convert-to",
-                "xlsx",
-                "--outdir",
-                str(out),
-                str(template),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        upload = out / "template.xlsx"
+        upload = resaved_by_libreoffice(template, tmp_path)
     choose_file(page, "id_file", upload)
     tab_to_button(page, "Upload the completed template")
     page.keyboard.press("Enter")
@@ -219,24 +203,11 @@ def test_a_failed_upload_lists_problems_accessibly(page, live_server, live_cast,
 
 @pytest.fixture
 def submitted(live_cast):
-    from reports import contents, validation, workflow
+    from reports import workflow
 
     cast = live_cast
-    first, second = spa_fields(cast)
     period = cast.contract.periods.get(year=1, quarter=1)
-    ret = Return(pathway=cast.spa, period=period, version=0)
-    raw = {
-        "SPA-01__value": "1250",
-        "SPA-02__value": "75000",
-        "SPA-03__numerator": "3",
-        "SPA-03__denominator": "40",
-        f"SPA-04__cat_{first.pk}": "2",
-        f"SPA-04__cat_{second.pk}": "1",
-        "SPA-04__total": "3",
-        "commentary": "All steady.",
-    }
-    data = validation.parse_return(contents.return_specs(ret)[1], raw)
-    ret = workflow.return_save_draft(ret=ret, user=cast.lead, data=data, version=0)
+    ret = save_draft(cast.spa, period, cast.lead, spa_data(cast))
     return workflow.return_submit(ret=ret, user=cast.lead)
 
 
@@ -288,9 +259,8 @@ def test_the_template_opens_in_openpyxl(page, live_server, live_cast):
 
 
 @pytest.fixture
-def document(live_cast, tmp_path, settings):
+def document(live_cast, tmp_path, media):
     """A case study on disk, uploads kept in a temporary media folder."""
-    settings.MEDIA_ROOT = tmp_path / "media"
     path = tmp_path / "case-study.pdf"
     path.write_bytes(b"%PDF-1.4 a case study")
     return path

@@ -4,7 +4,8 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_accessible
+from tests.builders import assert_accessible
+from tests.cast import PASSWORD
 
 
 def test_sign_in_page_is_accessible(page, live_server, live_cast):
@@ -27,7 +28,7 @@ def test_provider_signs_in_with_the_keyboard_and_sees_its_contract(page, live_se
     page.get_by_label("Username").focus()
     page.keyboard.type("lead")
     page.keyboard.press("Tab")
-    page.keyboard.type("cast-password-2026")
+    page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Your contracts")).to_be_visible()
     expect(page.get_by_role("link", name=re.compile("^PSIS:"))).to_be_visible()
