@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 
 from contracts.models import Contract, User
+from psis.jobs import Job
 
 
 def exit_archive_path(job, filename: str) -> str:
@@ -12,31 +13,17 @@ def exit_archive_path(job, filename: str) -> str:
     return f"contract-exits/{job.contract.reference}/{filename}"
 
 
-class ExitArchive(models.Model):
+class ExitArchive(Job):
     """One request for a contract's exit ZIP: the job's state, then the file it made.
 
     Only the latest ``EXIT_ARCHIVES_KEPT`` (default 3) finished archives of a contract are kept;
     older ones, and their files, are deleted when a newer one is made (see exits.tasks).
     """
 
-    class JobStatus(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="exit_archives")
     requested_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    requested_at = models.DateTimeField(auto_now_add=True)
-    job_status = models.CharField(
-        max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED
-    )
-    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
-    message = models.CharField(max_length=500, blank=True)
-    task_id = models.CharField(max_length=64, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     file = models.FileField(upload_to=exit_archive_path, blank=True, max_length=300)
     filename = models.CharField(max_length=200, blank=True, help_text="The name it downloads as.")
@@ -65,10 +52,6 @@ class ExitArchive(models.Model):
 
     def __str__(self):
         return f"{self.contract.reference} exit archive of {self.requested_at:%Y-%m-%d %H:%M}"
-
-    @property
-    def is_active(self) -> bool:
-        return self.job_status in {self.JobStatus.QUEUED, self.JobStatus.RUNNING}
 
     @property
     def is_ready(self) -> bool:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
@@ -33,6 +32,7 @@ from contracts.models import Contract, User
 from exits import archive
 from exits.models import ExitArchive
 from meetings import tasks as pack_tasks
+from psis import jobs
 from psis.formatting import file_size, person
 
 logger = logging.getLogger(__name__)
@@ -68,18 +68,14 @@ def active_job(contract: Contract) -> ExitArchive | None:
 
 def _enqueue(job_id: int) -> None:
     """Hand the job to the task backend (after the job's row is committed)."""
-    try:
-        result = build_exit_archive.enqueue(job_id)
-    except Exception:
-        logger.exception("Could not queue contract exit archive %s", job_id)
-        ExitArchive.objects.filter(pk=job_id, job_status=JobStatus.QUEUED).update(
-            job_status=JobStatus.FAILED,
-            finished_at=timezone.now(),
-            message="The ZIP file could not be queued. Try again, or ask an administrator to "
-            "check the background worker.",
-        )
-        return
-    ExitArchive.objects.filter(pk=job_id).update(task_id=str(result.id)[:64])
+    jobs.enqueue(
+        build_exit_archive,
+        ExitArchive,
+        job_id,
+        failed="The ZIP file could not be queued. Try again, or ask an administrator to check "
+        "the background worker.",
+        finished_at=timezone.now(),
+    )
 
 
 @transaction.atomic
@@ -96,7 +92,7 @@ def request_archive(*, contract: Contract, user: User) -> ExitArchive:
         contract=contract,
         requested_by=user,
         job_status=JobStatus.QUEUED,
-        message="Waiting for the background worker",
+        message=jobs.WAITING,
         filename=archive.archive_filename(contract, timezone.localdate()),
     )
     try:
@@ -113,16 +109,8 @@ def request_archive(*, contract: Contract, user: User) -> ExitArchive:
 # --- the job -------------------------------------------------------------------------------------
 
 
-def _progress(job_id: int, percent: int, message: str) -> None:
-    ExitArchive.objects.filter(pk=job_id, job_status=JobStatus.RUNNING).update(
-        progress=max(1, min(percent, 99)), message=message[:500]
-    )
-
-
 def _fail(job_id: int, message: str) -> None:
-    ExitArchive.objects.filter(pk=job_id, job_status=JobStatus.RUNNING).update(
-        job_status=JobStatus.FAILED, finished_at=timezone.now(), message=message[:500]
-    )
+    jobs.fail(ExitArchive, job_id, message, finished_at=timezone.now())
 
 
 def _sha256(handle) -> str:
@@ -191,13 +179,7 @@ def delete_archive(job: ExitArchive) -> None:
 
 def run_exit_job(job_id: int) -> str:
     """Build a queued archive: claim it, write the ZIP, store it. Returns what happened."""
-    claimed = ExitArchive.objects.filter(pk=job_id, job_status=JobStatus.QUEUED).update(
-        job_status=JobStatus.RUNNING,
-        started_at=timezone.now(),
-        progress=1,
-        message="Started",
-    )
-    if not claimed:
+    if not jobs.claim(ExitArchive, job_id):
         return "skipped"
     job = ExitArchive.objects.select_related("contract", "requested_by").get(pk=job_id)
     # Spills to disk past SPOOL_BYTES, so a large archive stays off the heap.
@@ -207,7 +189,7 @@ def run_exit_job(job_id: int) -> str:
                 job.contract,
                 stream=handle,
                 generated_by=person(job.requested_by, with_username=True),
-                progress=partial(_progress, job_id),
+                progress=partial(jobs.report_progress, ExitArchive, job_id),
             )
             return _store(job_id, handle, result)
         except archive.ExitArchiveError as exc:
@@ -233,26 +215,14 @@ def build_exit_archive(job_id: int) -> str:
 def reap_stuck_exit_archives(*, contract: Contract | None = None, now=None) -> int:
     """Mark exit jobs running or queued for too long as failed; returns how many."""
     now = now or timezone.now()
-    jobs = ExitArchive.objects.all() if contract is None else contract.exit_archives.all()
-    running, queued = running_minutes(), queued_minutes()
-    stuck = jobs.filter(
-        job_status=JobStatus.RUNNING, started_at__lt=now - timedelta(minutes=running)
-    ).update(
-        job_status=JobStatus.FAILED,
+    return jobs.reap(
+        ExitArchive.objects.all() if contract is None else contract.exit_archives.all(),
+        running_minutes=running_minutes(),
+        queued_minutes=queued_minutes(),
+        again="Make the ZIP file again.",
+        now=now,
         finished_at=now,
-        message=f"Stopped: the job ran for more than {running} minutes. Make the ZIP file again.",
     )
-    waiting = jobs.filter(
-        job_status=JobStatus.QUEUED, requested_at__lt=now - timedelta(minutes=queued)
-    ).update(
-        job_status=JobStatus.FAILED,
-        finished_at=now,
-        message=f"No background worker picked this up within {queued} minutes. Ask an "
-        f"administrator to check that the worker (manage.py db_worker) is running.",
-    )
-    if stuck or waiting:
-        logger.warning("Reaped %s stuck and %s unclaimed contract exit jobs", stuck, waiting)
-    return stuck + waiting
 
 
 def reap_stuck_jobs(now=None) -> dict[str, int]:

@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 
 from contracts.models import Contract, Organisation, ReportingPeriod, User
+from psis.jobs import Job
 
 
 class Meeting(models.Model):
@@ -138,7 +139,7 @@ def meeting_pack_path(pack, filename: str) -> str:
     return f"meeting-packs/{pack.contract.reference}/{pack.period.fy_slug}/{filename}"
 
 
-class MeetingPack(models.Model):
+class MeetingPack(Job):
     """A generated meeting pack (PDF and XLSX) and the background job that builds it.
 
     A final pack is frozen: its files are kept as issued and their checksums recorded.
@@ -148,30 +149,16 @@ class MeetingPack(models.Model):
         DRAFT = "draft", "Draft"
         FINAL = "final", "Final"
 
-    class JobStatus(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
-
     contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="meeting_packs")
     period = models.ForeignKey(ReportingPeriod, on_delete=models.PROTECT, related_name="packs")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
-    job_status = models.CharField(
-        max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED
-    )
-    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
-    message = models.CharField(max_length=500, blank=True)
-    task_id = models.CharField(max_length=64, blank=True)
     pdf = models.FileField(upload_to=meeting_pack_path, blank=True, max_length=300)
     xlsx = models.FileField(upload_to=meeting_pack_path, blank=True, max_length=300)
     pdf_sha256 = models.CharField(max_length=64, blank=True)
     xlsx_sha256 = models.CharField(max_length=64, blank=True)
-    requested_at = models.DateTimeField(auto_now_add=True)
     requested_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    started_at = models.DateTimeField(null=True, blank=True)
     generated_at = models.DateTimeField(null=True, blank=True)
     generated_by = models.ForeignKey(
         User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -222,10 +209,6 @@ class MeetingPack(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status == self.Status.FINAL
-
-    @property
-    def is_active(self) -> bool:
-        return self.job_status in {self.JobStatus.QUEUED, self.JobStatus.RUNNING}
 
     @property
     def is_ready(self) -> bool:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
@@ -26,6 +25,7 @@ from contracts.access import require_reviewer
 from contracts.models import Contract, ReportingPeriod, User
 from meetings.models import MeetingPack
 from meetings.pack import build_pack
+from psis import jobs
 
 logger = logging.getLogger(__name__)
 
@@ -53,17 +53,13 @@ def _final_exists(contract: Contract, period: ReportingPeriod) -> bool:
 
 def _enqueue(pack_id: int) -> None:
     """Hand the job to the task backend (after the pack's row is committed)."""
-    try:
-        result = build_meeting_pack.enqueue(pack_id)
-    except Exception:
-        logger.exception("Could not queue meeting pack %s", pack_id)
-        MeetingPack.objects.filter(pk=pack_id, job_status=JobStatus.QUEUED).update(
-            job_status=JobStatus.FAILED,
-            message="The pack could not be queued for generation. Try again, or ask an "
-            "administrator to check the background worker.",
-        )
-        return
-    MeetingPack.objects.filter(pk=pack_id).update(task_id=str(result.id)[:64])
+    jobs.enqueue(
+        build_meeting_pack,
+        MeetingPack,
+        pack_id,
+        failed="The pack could not be queued for generation. Try again, or ask an "
+        "administrator to check the background worker.",
+    )
 
 
 def _request(
@@ -84,7 +80,7 @@ def _request(
         period=period,
         status=status,
         job_status=JobStatus.QUEUED,
-        message="Waiting for the background worker",
+        message=jobs.WAITING,
         requested_by=user,
         finalised_by=user if status == MeetingPack.Status.FINAL else None,
     )
@@ -125,18 +121,6 @@ def pack_finalise(*, draft: MeetingPack, user: User) -> MeetingPack:
 
 
 # --- the job -------------------------------------------------------------------------------------
-
-
-def _progress(pack_id: int, percent: int, message: str) -> None:
-    MeetingPack.objects.filter(pk=pack_id, job_status=JobStatus.RUNNING).update(
-        progress=max(0, min(percent, 99)), message=message[:500]
-    )
-
-
-def _fail(pack_id: int, message: str) -> None:
-    MeetingPack.objects.filter(pk=pack_id, job_status=JobStatus.RUNNING).update(
-        job_status=JobStatus.FAILED, message=message[:500]
-    )
 
 
 def _store(pack_id: int, built) -> str:
@@ -188,24 +172,23 @@ def delete_pack(pack: MeetingPack) -> None:
 
 def run_pack_job(pack_id: int) -> str:
     """Build a queued pack: claim it, build both files, store them. Returns what happened."""
-    claimed = MeetingPack.objects.filter(pk=pack_id, job_status=JobStatus.QUEUED).update(
-        job_status=JobStatus.RUNNING,
-        started_at=timezone.now(),
-        progress=1,
-        message="Started",
-    )
-    if not claimed:
+    if not jobs.claim(MeetingPack, pack_id):
         return "skipped"
     pack = MeetingPack.objects.select_related("contract", "period").get(pk=pack_id)
     marking = "FINAL" if pack.is_final else "DRAFT"
     try:
         built = build_pack(
-            pack.contract, pack.period, marking=marking, progress=partial(_progress, pack_id)
+            pack.contract,
+            pack.period,
+            marking=marking,
+            progress=partial(jobs.report_progress, MeetingPack, pack_id),
         )
         return _store(pack_id, built)
     except Exception as exc:
         logger.exception("Meeting pack %s failed", pack_id)
-        _fail(pack_id, f"The pack could not be built ({type(exc).__name__}). Try again.")
+        jobs.fail(
+            MeetingPack, pack_id, f"The pack could not be built ({type(exc).__name__}). Try again."
+        )
         return "failed"
 
 
@@ -223,22 +206,11 @@ def build_meeting_pack(pack_id: int) -> str:
 def reap_stuck_packs(
     *, running_minutes: int = RUNNING_MINUTES, queued_minutes: int = QUEUED_MINUTES, now=None
 ) -> int:
-    """Mark jobs running or queued for too long as failed; returns how many."""
-    now = now or timezone.now()
-    stuck = MeetingPack.objects.filter(
-        job_status=JobStatus.RUNNING, started_at__lt=now - timedelta(minutes=running_minutes)
-    ).update(
-        job_status=JobStatus.FAILED,
-        message=f"Stopped: the job ran for more than {running_minutes} minutes. Generate the "
-        f"pack again.",
+    """Mark pack jobs running or queued for too long as failed; returns how many."""
+    return jobs.reap(
+        MeetingPack.objects.all(),
+        running_minutes=running_minutes,
+        queued_minutes=queued_minutes,
+        again="Generate the pack again.",
+        now=now,
     )
-    waiting = MeetingPack.objects.filter(
-        job_status=JobStatus.QUEUED, requested_at__lt=now - timedelta(minutes=queued_minutes)
-    ).update(
-        job_status=JobStatus.FAILED,
-        message=f"No background worker picked this up within {queued_minutes} minutes. Ask an "
-        f"administrator to check that the worker (manage.py db_worker) is running.",
-    )
-    if stuck or waiting:
-        logger.warning("Reaped %s stuck and %s unclaimed meeting pack jobs", stuck, waiting)
-    return stuck + waiting

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from contracts.models import Contract, ReportingPeriod, User
 from demo.seed import seed_demo
+from exits.models import ExitArchive
 from meetings import tasks
 from meetings.models import Action, Meeting, MeetingPack
 from performance.models import RagOverride
@@ -347,6 +348,24 @@ def _pack(contract: Contract, year: int, quarter: int, status: str, user: User) 
     return pack
 
 
+def _exit_archive(contract: Contract, user: User) -> ExitArchive:
+    """A finished contract-exit ZIP (a small stand-in: the demo's would take seconds)."""
+    content = b"PK\x05\x06" + bytes(18)  # an empty ZIP
+    job = ExitArchive(
+        contract=contract,
+        requested_by=user,
+        job_status=ExitArchive.JobStatus.DONE,
+        progress=100,
+        filename="PSIS-contract-exit.zip",
+        size=len(content),
+        sha256=tasks.sha256(content),
+        finished_at=timezone.now(),
+    )
+    job.file.save(job.filename, ContentFile(content), save=False)
+    job.save()
+    return job
+
+
 def demo_ids() -> dict[str, int]:
     """Seed the demo, add what it lacks (documents, packs), and name the ids the table uses."""
     seed_demo()
@@ -361,4 +380,5 @@ def demo_ids() -> dict[str, int]:
         "override": RagOverride.objects.active().get(kpi__code="KEY-01").pk,
         "draft_pack": _pack(psis, 2, 4, MeetingPack.Status.DRAFT, commissioner).pk,
         "final_pack": _pack(psis, 2, 3, MeetingPack.Status.FINAL, commissioner).pk,
+        "exit_archive": _exit_archive(psis, commissioner).pk,
     }
