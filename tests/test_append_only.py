@@ -1,0 +1,370 @@
+"""Submitted data is append-only: a return once submitted, its figures, category counts, review
+thread and evidence are never deleted (admin or shell); the admin cannot rewrite who submitted
+or reviewed it and when; an administrator's correction of a figure says why and is recorded as
+one."""
+
+import csv
+import html
+import io
+import zipfile
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.test import Client
+from django.urls import reverse
+
+from contracts.models import ReportingPeriod
+from exits.archive import HISTORY_HEADERS, contract_exit_archive, history_rows, person
+from reports import contents, validation, workflow
+from reports.admin import ADMIN_CORRECTION
+from reports.models import (
+    Attachment,
+    BreakdownFigure,
+    Figure,
+    Return,
+    ReturnComment,
+    SubmittedDataProtected,
+)
+from tests.cast import spa_data
+
+RETURN_URL = "/contracts/PSIS/returns/SPA/Y1Q1/"
+
+
+def _period(contract, year=1, quarter=1):
+    return ReportingPeriod.objects.get(contract=contract, year=year, quarter=quarter)
+
+
+def _draft(cast, **changes) -> Return:
+    ret = Return(pathway=cast.spa, period=_period(cast.contract), version=0)
+    data = validation.parse_return(contents.return_specs(ret)[1], spa_data(cast, **changes))
+    return workflow.return_save_draft(ret=ret, user=cast.lead, data=data, version=0)
+
+
+def _submitted(cast) -> Return:
+    return workflow.return_submit(ret=_draft(cast), user=cast.lead)
+
+
+def _with_attachment(ret: Return, user) -> Attachment:
+    figure = ret.figures.get(kpi__code="SPA-01")
+    return Attachment.objects.create(
+        figure=figure, file="returns/evidence.pdf", name="evidence.pdf", size=10, uploaded_by=user
+    )
+
+
+def _signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+# ---- 1. Nothing submitted is deleted ------------------------------------------------------------
+
+
+def test_a_submitted_return_cannot_be_deleted_on_the_admin_delete_page(cast):
+    ret = _submitted(cast)
+    admin_client = _signed_in(cast.admin)
+
+    page = admin_client.get(reverse("admin:reports_return_delete", args=[ret.pk]))
+    posted = admin_client.post(
+        reverse("admin:reports_return_delete", args=[ret.pk]), {"post": "yes"}
+    )
+
+    assert (page.status_code, posted.status_code) == (403, 403)
+    assert Return.objects.filter(pk=ret.pk).exists()
+    change = _text(admin_client.get(reverse("admin:reports_return_change", args=[ret.pk])))
+    assert "deletelink" not in change
+
+
+def test_a_submitted_return_cannot_be_deleted_by_the_admin_bulk_delete_action(cast):
+    ret = _submitted(cast)
+
+    response = _signed_in(cast.admin).post(
+        reverse("admin:reports_return_changelist"),
+        {"action": "delete_selected", "_selected_action": [ret.pk], "post": "yes"},
+    )
+
+    assert response.status_code == 403
+    assert Return.objects.filter(pk=ret.pk).exists()
+    assert ret.figures.count() == 4
+
+
+def test_a_submitted_returns_figure_cannot_be_deleted_in_the_admin(cast):
+    figure = _submitted(cast).figures.get(kpi__code="SPA-04")
+    admin_client = _signed_in(cast.admin)
+
+    single = admin_client.post(
+        reverse("admin:reports_figure_delete", args=[figure.pk]), {"post": "yes"}
+    )
+    bulk = admin_client.post(
+        reverse("admin:reports_figure_changelist"),
+        {"action": "delete_selected", "_selected_action": [figure.pk], "post": "yes"},
+    )
+
+    assert (single.status_code, bulk.status_code) == (403, 403)
+    assert Figure.objects.filter(pk=figure.pk).exists()
+    assert figure.breakdown.count() == 2
+    # Nor its category counts, on the figure's page.
+    change = admin_client.get(reverse("admin:reports_figure_change", args=[figure.pk]))
+    assert not change.context["inline_admin_formsets"][0].formset.can_delete
+
+
+def test_a_submitted_return_and_everything_in_it_cannot_be_deleted_through_the_orm(cast):
+    ret = workflow.return_query(ret=_submitted(cast), user=cast.commissioner, comment="Check?")
+    attachment = _with_attachment(ret, cast.lead)
+    figure = ret.figures.get(kpi__code="SPA-04")
+    count = figure.breakdown.first()
+    comment = ret.comments.get()
+
+    attempts = [
+        ret.delete,
+        Return.objects.filter(pk=ret.pk).delete,
+        Return.objects.all().delete,
+        figure.delete,
+        ret.figures.all().delete,
+        Figure.objects.filter(ret=ret).delete,
+        count.delete,
+        BreakdownFigure.objects.filter(figure=figure).delete,
+        attachment.delete,
+        Attachment.objects.all().delete,
+        comment.delete,
+        ReturnComment.objects.filter(ret=ret).delete,
+    ]
+    for attempt in attempts:
+        with (
+            pytest.raises(SubmittedDataProtected, match="Submitted data cannot be deleted"),
+            transaction.atomic(),
+        ):
+            attempt()
+
+    assert Return.objects.filter(pk=ret.pk).exists()
+    assert (Figure.objects.filter(ret=ret).count(), BreakdownFigure.objects.count()) == (4, 2)
+    assert (Attachment.objects.count(), ReturnComment.objects.count()) == (1, 1)
+
+
+def test_a_return_whose_history_shows_it_was_submitted_cannot_be_deleted(cast):
+    """Even if someone reset its status and submission time behind the history's back."""
+    ret = _submitted(cast)
+    Return.objects.filter(pk=ret.pk).update(status="draft", submitted_at=None, submitted_by=None)
+    ret.refresh_from_db()
+
+    with pytest.raises(SubmittedDataProtected):
+        ret.delete()
+    with pytest.raises(SubmittedDataProtected):
+        Return.objects.filter(pk=ret.pk).delete()
+
+
+def test_the_contract_pathway_quarter_and_kpi_of_a_submitted_return_cannot_be_deleted(cast):
+    """Cascades stop at the return: its pathway, quarter and KPIs are PROTECTed."""
+    ret = _submitted(cast)
+
+    for doomed in [cast.contract, cast.spa, ret.period, cast.kpis["SPA-01"]]:
+        with pytest.raises(ProtectedError), transaction.atomic():
+            doomed.delete()
+
+    assert Figure.objects.filter(ret=ret).count() == 4
+
+
+def test_a_never_submitted_draft_can_be_deleted_through_the_orm(cast):
+    ret = _draft(cast)
+    _with_attachment(ret, cast.lead)
+
+    ret.delete()
+
+    assert not Return.objects.exists() and not Figure.objects.exists()
+    assert not Attachment.objects.exists()
+
+
+def test_a_never_submitted_draft_can_be_deleted_in_the_admin(cast):
+    ret = _draft(cast)
+
+    response = _signed_in(cast.admin).post(
+        reverse("admin:reports_return_changelist"),
+        {"action": "delete_selected", "_selected_action": [ret.pk], "post": "yes"},
+    )
+
+    assert response.status_code == 302
+    assert not Return.objects.exists()
+
+
+def test_a_queried_returns_correction_may_remove_a_count_recording_who_and_why(cast):
+    """The one removal allowed once submitted: the provider's own correction of a queried
+    return, through the workflow, which records who removed it and why."""
+    ret = workflow.return_query(ret=_submitted(cast), user=cast.commissioner, comment="Check?")
+    first, second = cast.kpis["SPA-04"].categories.all()
+    data = validation.parse_return(
+        contents.return_specs(ret)[1],
+        spa_data(
+            cast,
+            **{
+                f"SPA-04__cat_{second.pk}": "",
+                f"SPA-04__cat_{first.pk}": "212",
+                "change_reason": "Repeat engagement counted twice",
+            },
+        ),
+    )
+    workflow.return_save_draft(ret=ret, user=cast.lead, data=data, version=ret.version)
+
+    removed = BreakdownFigure.history.get(category=second, history_type="-")
+    assert removed.history_user == cast.lead
+    assert removed.history_change_reason == "Repeat engagement counted twice"
+    # Without the workflow's who and why, the remaining count stays.
+    with pytest.raises(SubmittedDataProtected):
+        BreakdownFigure.objects.get(category=first).delete()
+
+
+# ---- 2. The admin: facts read-only, corrections with a reason -----------------------------------
+
+
+def _admin_form_data(response) -> dict:
+    """What the admin's change form would post back as it stands (form and inline formsets)."""
+    data = {}
+    forms = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for name, value in formset.management_form.initial.items():
+            data[f"{formset.prefix}-{name}"] = value
+        forms.extend(formset.forms)
+    for form in forms:
+        for name in form.fields:
+            value = form[name].value()
+            if value not in (None, False):
+                data[form.add_prefix(name)] = value
+    return data
+
+
+def test_submission_and_review_facts_are_read_only_in_the_admin(cast):
+    ret = workflow.return_accept(ret=_submitted(cast), user=cast.commissioner)
+    before = Return.objects.values(
+        "status",
+        "submitted_at",
+        "submitted_by",
+        "is_late",
+        "reviewed_at",
+        "reviewed_by",
+        "pathway",
+        "period",
+    ).get(pk=ret.pk)
+    admin_client = _signed_in(cast.admin)
+    change = reverse("admin:reports_return_change", args=[ret.pk])
+    data = _admin_form_data(admin_client.get(change))
+
+    response = admin_client.post(
+        change,
+        {
+            **data,
+            "status": "draft",
+            "submitted_by": cast.commissioner.pk,
+            "submitted_at_0": "01/07/2024",
+            "submitted_at_1": "09:00:00",
+            "is_late": "on",
+            "reviewed_by": cast.officer.pk,
+            "reviewed_at_0": "01/07/2024",
+            "reviewed_at_1": "09:00:00",
+            "version": "99",
+            "pathway": cast.carers.pk,
+            "period": _period(cast.contract, 2, 1).pk,
+            "_save": "Save",
+        },
+    )
+
+    assert response.status_code == 302
+    ret.refresh_from_db()
+    after = Return.objects.values(*before).get(pk=ret.pk)
+    assert after == before
+    assert ret.submitted_by == cast.lead and ret.version != 99
+    assert "submitted 01/07/2024" not in _text(_signed_in(cast.commissioner).get(RETURN_URL))
+
+
+def test_a_return_cannot_be_reverted_to_an_earlier_version_in_the_admin(cast):
+    """Reverting would write back an earlier status and submission facts."""
+    ret = workflow.return_accept(ret=_submitted(cast), user=cast.commissioner)
+    draft = ret.history.filter(status="draft").earliest("history_date")
+    url = reverse("admin:reports_return_simple_history", args=[ret.pk, draft.history_id])
+    admin_client = _signed_in(cast.admin)
+
+    assert admin_client.get(url).status_code == 200
+    response = admin_client.post(url, {"commentary": "x", "_save": "Save"})
+
+    assert response.status_code == 403
+    ret.refresh_from_db()
+    assert (ret.status, ret.submitted_by) == (Return.Status.ACCEPTED, cast.lead)
+
+
+def _correction(cast, figure, **changes) -> dict:
+    admin_client = _signed_in(cast.admin)
+    change = reverse("admin:reports_figure_change", args=[figure.pk])
+    data = _admin_form_data(admin_client.get(change))
+    data.update(changes, _save="Save")
+    return admin_client.post(change, data)
+
+
+def test_an_administrators_correction_of_a_figure_requires_a_reason(cast):
+    figure = _submitted(cast).figures.get(kpi__code="SPA-01")
+
+    response = _correction(cast, figure, value="1300")
+
+    assert response.status_code == 200
+    assert "correction_reason" in response.context["adminform"].form.errors
+    figure.refresh_from_db()
+    assert figure.value == 1250
+
+
+def test_a_figures_return_and_kpi_are_read_only_once_saved(cast):
+    figure = _submitted(cast).figures.get(kpi__code="SPA-01")
+    other = Return.objects.create(pathway=cast.spa, period=_period(cast.contract, 1, 2))
+
+    response = _correction(
+        cast, figure, ret=other.pk, kpi=cast.kpis["SPA-02"].pk, correction_reason="Moved"
+    )
+
+    assert response.status_code == 302
+    figure.refresh_from_db()
+    assert (figure.ret_id, figure.kpi.code) != (other.pk, "SPA-02")
+    assert figure.kpi.code == "SPA-01"
+
+
+def test_an_administrators_correction_shows_in_the_return_history_and_the_exit_archive(cast):
+    ret = workflow.return_accept(ret=_submitted(cast), user=cast.commissioner)
+    figure = ret.figures.get(kpi__code="SPA-01")
+
+    response = _correction(
+        cast, figure, value="1300", correction_reason="Provider's typo, confirmed by email"
+    )
+
+    assert response.status_code == 302
+    label = f"{ADMIN_CORRECTION}: Provider's typo, confirmed by email"
+    latest = figure.history.first()
+    assert (latest.value, latest.history_user) == (Decimal(1300), cast.admin)
+    assert latest.history_change_reason == label
+    page = _text(_signed_in(cast.commissioner).get(RETURN_URL + "history/"))
+    assert "figure: 1,250 → 1,300" in page
+    assert label in page and str(cast.admin) in page
+    rows = [dict(zip(HISTORY_HEADERS, row, strict=True)) for row in history_rows(cast.contract)]
+    corrections = [r for r in rows if r["Change reason"] == label]
+    assert len(corrections) == 1
+    row = corrections[0]
+    assert (row["Who"], row["KPI code"], row["Change"]) == (person(cast.admin), "SPA-01", "Changed")
+
+
+def test_the_exit_archives_figure_history_csv_carries_the_correction(cast, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    ret = workflow.return_accept(ret=_submitted(cast), user=cast.commissioner)
+    _correction(cast, ret.figures.get(kpi__code="SPA-01"), value="1300", correction_reason="Typo")
+
+    buffer = io.BytesIO()
+    contract_exit_archive(cast.contract, stream=buffer)
+    buffer.seek(0)
+    with zipfile.ZipFile(buffer) as archive:
+        name = next(n for n in archive.namelist() if n.endswith("figure_history.csv"))
+        text = archive.read(name).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert any(
+        r["Change reason"] == f"{ADMIN_CORRECTION}: Typo" and r["Who"] == person(cast.admin)
+        for r in rows
+    )
