@@ -270,6 +270,7 @@ def _clear_returns(scope: Q) -> None:
     # above to be only the demo's, are the one deliberate exception: the plain QuerySet.delete
     # is called on purpose to re-seed them.
     QuerySet.delete(Return.objects.filter(pk__in=ids))
+    ReturnComment.history.filter(ret_id__in=ids).delete()
     BreakdownFigure.history.filter(figure_id__in=figure_ids).delete()
     Figure.history.filter(ret_id__in=ids).delete()
     Return.history.filter(id__in=ids).delete()

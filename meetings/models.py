@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from contracts.models import Contract, Organisation, ReportingPeriod, User
 
@@ -21,6 +22,8 @@ class Meeting(models.Model):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         db_table = "contracts_meeting"
@@ -112,6 +115,7 @@ class Action(models.Model):
     )
 
     objects = ActionQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         db_table = "contracts_action"

@@ -320,6 +320,7 @@ class ReturnComment(AppendOnly, models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    history = HistoricalRecords()
     objects = CommentQuerySet.as_manager()
 
     class Meta:

@@ -1,7 +1,8 @@
 """Submitted data is append-only: a return once submitted, its figures, category counts, review
 thread and evidence are never deleted (admin or shell); the admin cannot rewrite who submitted
 or reviewed it and when; an administrator's correction of a figure says why and is recorded as
-one."""
+one; the database refuses a figure of another pathway's KPI; comments, meetings, actions and RAG
+overrides keep a history of who changed what."""
 
 import csv
 import html
@@ -10,6 +11,7 @@ import zipfile
 from decimal import Decimal
 
 import pytest
+from django.contrib import admin
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.test import Client
@@ -17,6 +19,9 @@ from django.urls import reverse
 
 from contracts.models import ReportingPeriod
 from exits.archive import HISTORY_HEADERS, contract_exit_archive, history_rows, person
+from meetings.models import Action, Meeting
+from performance import services
+from performance.models import RagOverride
 from reports import contents, validation, workflow
 from reports.admin import ADMIN_CORRECTION
 from reports.models import (
@@ -27,7 +32,7 @@ from reports.models import (
     ReturnComment,
     SubmittedDataProtected,
 )
-from tests.cast import spa_data
+from tests.cast import _user, spa_data
 
 RETURN_URL = "/contracts/PSIS/returns/SPA/Y1Q1/"
 
@@ -368,3 +373,127 @@ def test_the_exit_archives_figure_history_csv_carries_the_correction(cast, setti
         r["Change reason"] == f"{ADMIN_CORRECTION}: Typo" and r["Who"] == person(cast.admin)
         for r in rows
     )
+
+
+# ---- 4. Comments, meetings, actions and overrides keep who changed what -------------------------
+
+
+def _last_history(obj):
+    return type(obj).history.filter(id=obj.pk).order_by("-history_date", "-history_id").first()
+
+
+def test_every_comment_write_records_its_author_in_history(cast):
+    ret = workflow.return_query(ret=_submitted(cast), user=cast.commissioner, comment="Check?")
+    answer = workflow.return_answer(ret=ret, user=cast.lead, text="Checked.")
+    data = validation.parse_return(contents.return_specs(ret)[1], spa_data(cast))
+    workflow.return_save_draft(
+        ret=ret, user=cast.lead, data=data, version=ret.version, answer="And again."
+    )
+    ret = workflow.return_submit(ret=ret, user=cast.lead)
+    workflow.return_accept(ret=ret, user=cast.commissioner, comment="Thanks")
+
+    comments = list(ret.comments.order_by("pk"))
+    assert [c.kind for c in comments] == ["query", "answer", "answer", "acceptance"]
+    assert answer == comments[1]
+    records = [_last_history(c) for c in comments]
+    assert [r.history_user for r in records] == [
+        cast.commissioner,
+        cast.lead,
+        cast.lead,
+        cast.commissioner,
+    ]
+    assert records[0].text == "Check?" and records[0].history_type == "+"
+
+
+def test_comments_made_on_the_pages_record_their_author_in_history(cast):
+    lead, reviewer = _signed_in(cast.lead), _signed_in(cast.commissioner)
+    _submitted(cast)
+    reviewer.post(
+        RETURN_URL + "review/",
+        {"action": "query", "query-kpi": "SPA-01", "query-comment": "Looks high"},
+    )
+    ret = Return.objects.get()
+    lead.post(
+        RETURN_URL,
+        {"version": str(ret.version), "action": "submit", "answer": "Right", **spa_data(cast)},
+    )
+    reviewer.post(RETURN_URL + "review/", {"action": "accept", "accept-comment": "Thanks"})
+
+    comments = list(ReturnComment.objects.order_by("pk"))
+    assert [c.kind for c in comments] == ["query", "answer", "acceptance"]
+    assert [_last_history(c).history_user for c in comments] == [
+        cast.commissioner,
+        cast.lead,
+        cast.commissioner,
+    ]
+
+
+def test_meeting_and_action_writes_on_the_pages_record_who_in_history(cast):
+    client = _signed_in(cast.commissioner)
+
+    def meetings_url(name, *args):
+        return reverse(f"meetings:{name}", args=["PSIS", *args])
+
+    period = _period(cast.contract, 1, 2)
+    client.post(meetings_url("create"), {"period": period.pk, "date": "2023-05-03"})
+    meeting = Meeting.objects.get()
+    client.post(
+        meetings_url("edit", meeting.pk),
+        {"period": period.pk, "date": "2023-05-04", "notes": "Moved a day"},
+    )
+    form = {
+        "description": "Review the figures",
+        "owner_organisation": cast.contract.lead_provider.pk,
+        "due_date": "2023-06-01",
+        "status": "open",
+    }
+    client.post(meetings_url("action_create", meeting.pk), form)
+    action = Action.objects.get()
+    client.post(meetings_url("action_edit", action.pk), {**form, "status": "done"})
+
+    meeting_records = list(meeting.history.order_by("history_date"))
+    action_records = list(action.history.order_by("history_date"))
+    assert [(r.history_type, str(r.date)) for r in meeting_records] == [
+        ("+", "2023-05-03"),
+        ("~", "2023-05-04"),
+    ]
+    assert [(r.history_type, r.status) for r in action_records] == [("+", "open"), ("~", "done")]
+    assert {r.history_user for r in meeting_records + action_records} == {cast.commissioner}
+
+
+def test_override_writes_by_the_service_record_who_in_history(cast):
+    colleague = _user("colleague", "commissioner", cast.commissioner.organisation, "Col", "League")
+    override = services.rag_override_create(
+        kpi=cast.kpis["SPA-01"],
+        period=_period(cast.contract),
+        rag="amber",
+        reason="Data lag",
+        user=cast.commissioner,
+    )
+    services.rag_override_withdraw(override=override, user=colleague)
+
+    records = list(override.history.order_by("history_date"))
+    assert [(r.history_type, r.withdrawn_at is None, r.history_user) for r in records] == [
+        ("+", True, cast.commissioner),
+        ("~", False, colleague),
+    ]
+
+
+def test_override_writes_on_the_pages_record_who_in_history(cast):
+    client = _signed_in(cast.commissioner)
+    client.post(
+        reverse("rag_override_create", args=["PSIS", "SPA-01"]),
+        {"rag": "green", "reason": "Seasonal dip", "quarter": "Y1Q1"},
+    )
+    override = RagOverride.objects.get()
+    client.post(reverse("rag_override_withdraw", args=["PSIS", "SPA-01", override.pk]))
+
+    records = list(override.history.order_by("history_date"))
+    assert [r.history_type for r in records] == ["+", "~"]
+    assert {r.history_user for r in records} == {cast.commissioner}
+
+
+def test_the_admin_offers_no_way_to_write_comments_meetings_actions_or_overrides(db):
+    """Their only write paths are the services and pages tested above."""
+    for model in (ReturnComment, Meeting, Action, RagOverride):
+        assert not admin.site.is_registered(model), model
