@@ -9,16 +9,18 @@ import html
 import io
 import zipfile
 from decimal import Decimal
+from importlib import import_module
 
 import pytest
 from django.contrib import admin
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 from django.test import Client
 from django.urls import reverse
 
 from contracts.models import ReportingPeriod
 from exits.archive import HISTORY_HEADERS, contract_exit_archive, history_rows, person
+from kpis.models import Kpi
 from meetings.models import Action, Meeting
 from performance import services
 from performance.models import RagOverride
@@ -373,6 +375,47 @@ def test_the_exit_archives_figure_history_csv_carries_the_correction(cast, setti
         r["Change reason"] == f"{ADMIN_CORRECTION}: Typo" and r["Who"] == person(cast.admin)
         for r in rows
     )
+
+
+# ---- 3. The database refuses a figure of another pathway's KPI ----------------------------------
+
+
+def _refused(write):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        write()
+
+
+def test_the_database_refuses_moving_a_figure_to_another_pathways_return(cast):
+    figure = _submitted(cast).figures.get(kpi__code="SPA-01")
+    elsewhere = Return.objects.create(
+        pathway=cast.other_pathway, period=_period(cast.other_contract)
+    )
+    carers = Return.objects.create(pathway=cast.carers, period=_period(cast.contract))
+
+    _refused(lambda: Figure.objects.filter(pk=figure.pk).update(ret=elsewhere))
+    _refused(lambda: Figure.objects.filter(pk=figure.pk).update(ret=carers))
+    _refused(lambda: Figure.objects.filter(pk=figure.pk).update(kpi=cast.kpis["AC-01"]))
+    _refused(lambda: Figure.objects.create(ret=carers, kpi=cast.kpis["SPA-01"]))
+    # Nor can the return or the KPI be moved away from the figures.
+    _refused(lambda: Return.objects.filter(pk=figure.ret_id).update(pathway=cast.carers))
+    _refused(lambda: Kpi.objects.filter(pk=figure.kpi_id).update(pathway=cast.carers))
+
+    figure.refresh_from_db()
+    assert (figure.ret.pathway, figure.kpi.pathway) == (cast.spa, cast.spa)
+    # A figure of the return's own pathway is fine.
+    Figure.objects.create(ret=carers, kpi=cast.kpis["AC-01"], value=1)
+
+
+def test_the_figure_pathway_triggers_exist_in_the_migrated_database(db):
+    """On SQLite a later migration that rebuilds one of these tables drops its triggers."""
+    migration = import_module("reports.migrations.0005_figure_kpi_of_return_pathway")
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        else:
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+        names = {row[0] for row in cursor.fetchall()}
+    assert migration.TRIGGERS[connection.vendor] <= names
 
 
 # ---- 4. Comments, meetings, actions and overrides keep who changed what -------------------------
