@@ -4,8 +4,10 @@ import uuid
 from pathlib import Path
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, ProtectedError, Q
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from simple_history.models import HistoricalRecords
 
 from contracts.models import ReportingPeriod
@@ -292,6 +294,20 @@ class Attachment(RecordedRemoval, models.Model):
     @property
     def is_purged(self) -> bool:
         return self.purged_at is not None
+
+
+@receiver(post_delete, sender=Attachment)
+def _remove_unsubmitted_file(sender, instance: Attachment, **kwargs):
+    """A never-submitted return's document goes with its row (as when a draft is deleted), once
+    the deletion is committed. A submitted return's file stays on disk until the retention
+    period purges it: the queried return's correction that removes its row keeps the file."""
+    if not instance.file:
+        return
+    figure = Figure.objects.filter(pk=instance.figure_id).select_related("ret").first()
+    if figure is not None and figure.ret.is_submitted_data():
+        return
+    storage, name = instance.file.storage, instance.file.name
+    transaction.on_commit(lambda: storage.delete(name))
 
 
 class CommentQuerySet(AppendOnlyQuerySet):

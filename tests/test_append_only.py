@@ -13,6 +13,7 @@ from importlib import import_module
 
 import pytest
 from django.contrib import admin
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ProtectedError
 from django.test import Client
@@ -197,6 +198,58 @@ def test_a_never_submitted_draft_can_be_deleted_in_the_admin(cast):
 
     assert response.status_code == 302
     assert not Return.objects.exists()
+
+
+def test_a_deleted_drafts_documents_leave_no_file_on_disk(
+    cast, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path
+    ret = _draft(cast)
+    attachment = Attachment(
+        figure=ret.figures.get(kpi__code="SPA-01"), name="notes.pdf", size=4, uploaded_by=cast.lead
+    )
+    attachment.file.save("notes.pdf", ContentFile(b"%PDF"), save=True)
+    stored = tmp_path / attachment.file.name
+    assert stored.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _signed_in(cast.admin).post(
+            reverse("admin:reports_return_changelist"),
+            {"action": "delete_selected", "_selected_action": [ret.pk], "post": "yes"},
+        )
+
+    assert response.status_code == 302
+    assert not Attachment.objects.exists() and not stored.exists()
+
+
+def test_a_submitted_documents_file_stays_when_a_queried_correction_removes_it(
+    cast, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path
+    ret = _draft(cast)
+    attachment = Attachment(
+        figure=ret.figures.get(kpi__code="SPA-01"), name="notes.pdf", size=4, uploaded_by=cast.lead
+    )
+    attachment.file.save("notes.pdf", ContentFile(b"%PDF"), save=True)
+    ret = workflow.return_submit(ret=ret, user=cast.lead)
+    ret = workflow.return_query(ret=ret, user=cast.commissioner, comment="Wrong document?")
+    data = validation.parse_return(
+        contents.return_specs(ret)[1], spa_data(cast, change_reason="Wrong document")
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.return_save_draft(
+            ret=ret,
+            user=cast.lead,
+            data=data,
+            version=ret.version,
+            uploads=workflow.Uploads(remove=[attachment.pk]),
+        )
+
+    assert not Attachment.objects.exists()
+    assert (tmp_path / attachment.file.name).exists()
+    removed = Attachment.history.get(history_type="-")
+    assert (removed.history_user, removed.history_change_reason) == (cast.lead, "Wrong document")
 
 
 def test_a_queried_returns_correction_may_remove_a_count_recording_who_and_why(cast):
