@@ -134,6 +134,14 @@ class FigureAdminForm(forms.ModelForm):
         help_text="Recorded in the return's history as an administrator's correction.",
     )
 
+    def clean(self):
+        cleaned = super().clean()
+        ret, kpi = cleaned.get("ret"), cleaned.get("kpi")
+        if ret is not None and kpi is not None and kpi.pathway_id != ret.pathway_id:
+            # The database refuses it too (reports/migrations/0005); say so here first.
+            self.add_error("kpi", "Choose a KPI of the return's pathway.")
+        return cleaned
+
     class Meta:
         model = Figure
         # The admin passes the fields it shows (FigureAdmin.fields, less the read-only ones).

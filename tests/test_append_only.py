@@ -459,6 +459,29 @@ def test_the_database_refuses_moving_a_figure_to_another_pathways_return(cast):
     Figure.objects.create(ret=carers, kpi=cast.kpis["AC-01"], value=1)
 
 
+def test_the_admin_says_a_figures_kpi_must_be_of_its_returns_pathway(cast):
+    ret = _submitted(cast)
+
+    response = _signed_in(cast.admin).post(
+        reverse("admin:reports_figure_add"),
+        {
+            "ret": ret.pk,
+            "kpi": cast.kpis["OP-01"].pk,
+            "value": "1",
+            "correction_reason": "Missing figure",
+            "breakdown-TOTAL_FORMS": "0",
+            "breakdown-INITIAL_FORMS": "0",
+            "_save": "Save",
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["kpi"] == [
+        "Choose a KPI of the return's pathway."
+    ]
+    assert ret.figures.count() == 4
+
+
 def test_the_figure_pathway_triggers_exist_in_the_migrated_database(db):
     """On SQLite a later migration that rebuilds one of these tables drops its triggers."""
     migration = import_module("reports.migrations.0005_figure_kpi_of_return_pathway")
