@@ -15,7 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from contracts.models import Contract, Organisation, ReportingPeriod, User
 from contracts.services import contract_sync_periods
@@ -266,7 +266,11 @@ def _clear_returns(scope: Q) -> None:
             f"overwrite it. Seed the demo into a fresh database."
         )
     figure_ids = list(Figure.history.filter(ret_id__in=ids).values_list("id", flat=True))
-    Return.objects.filter(pk__in=ids).delete()
+    # Submitted data is append-only (reports.models.AppendOnlyQuerySet); demo returns, checked
+    # above to be only the demo's, are the one deliberate exception: the plain QuerySet.delete
+    # is called on purpose to re-seed them.
+    QuerySet.delete(Return.objects.filter(pk__in=ids))
+    ReturnComment.history.filter(ret_id__in=ids).delete()
     BreakdownFigure.history.filter(figure_id__in=figure_ids).delete()
     Figure.history.filter(ret_id__in=ids).delete()
     Return.history.filter(id__in=ids).delete()
@@ -561,9 +565,12 @@ def _make_return(
         _save(ret, ret.reviewed_at, reviewer, reason)
         last_event = ret.reviewed_at
         if not accepted:
-            comment = ReturnComment.objects.create(
+            comment = ReturnComment(
                 ret=ret, kind=ReturnComment.Kind.QUERY, text=QUERY_REASON, author=reviewer
             )
+            comment._history_user = reviewer
+            comment._history_date = ret.reviewed_at
+            comment.save()
             ReturnComment.objects.filter(pk=comment.pk).update(created_at=ret.reviewed_at)
     # Timestamps the database sets itself would otherwise say the demo was made today.
     Return.objects.filter(pk=ret.pk).update(created_at=started_at, updated_at=last_event)

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from contracts.models import Contract, Organisation, ReportingPeriod, User
 from psis.jobs import Job
@@ -22,6 +23,8 @@ class Meeting(models.Model):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         db_table = "contracts_meeting"
@@ -113,6 +116,7 @@ class Action(models.Model):
     )
 
     objects = ActionQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         db_table = "contracts_action"

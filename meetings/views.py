@@ -108,6 +108,7 @@ def meeting_detail(request: HttpRequest, reference: str, pk: int) -> HttpRespons
 def _save_meeting(request, contract, form) -> Meeting | None:
     meeting = form.save(commit=False)
     meeting.contract = contract
+    meeting._history_user = request.user
     try:
         with transaction.atomic():
             meeting.save()
@@ -152,12 +153,14 @@ def meeting_edit(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     )
 
 
-def _save_action(action: Action, previous_status: str | None) -> None:
-    """Record when an action was closed (done or dropped), and clear it if it is reopened."""
+def _save_action(action: Action, previous_status: str | None, user) -> None:
+    """Record when an action was closed (done or dropped), and clear it if it is reopened, and
+    who saved it (in the action's history)."""
     if action.status == Action.Status.OPEN:
         action.closed_at = None
     elif previous_status != action.status or action.closed_at is None:
         action.closed_at = timezone.now()
+    action._history_user = user
     action.save()
 
 
@@ -174,7 +177,7 @@ def action_create(request: HttpRequest, reference: str, pk: int) -> HttpResponse
         action.submission = form.cleaned_data.get("submission")
         try:
             with transaction.atomic():
-                _save_action(action, None)
+                _save_action(action, None, request.user)
         except IntegrityError:
             if not Action.objects.filter(submission=action.submission).exists():
                 raise
@@ -195,7 +198,7 @@ def action_edit(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     previous_status = action.status
     form = ActionForm(request.POST or None, instance=action, contract=contract)
     if request.method == "POST" and form.is_valid():
-        _save_action(form.save(commit=False), previous_status)
+        _save_action(form.save(commit=False), previous_status, request.user)
         messages.success(request, "Action saved.")
         back = request.POST.get("meeting")
         meeting_id = int(back) if back and back.isdigit() else action.raised_at_id

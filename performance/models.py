@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from psis import rag
 
@@ -47,6 +48,7 @@ class RagOverride(models.Model):
     )
 
     objects = RagOverrideQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         db_table = "kpis_ragoverride"

@@ -32,6 +32,7 @@ def rag_override_create(
         created_at=timezone.now(),
     )
     override.full_clean()
+    override._history_user = user
     try:
         with transaction.atomic():
             override.save()
@@ -51,5 +52,6 @@ def rag_override_withdraw(*, override: RagOverride, user: User) -> RagOverride:
         raise ValidationError("This override has already been withdrawn.")
     locked.withdrawn_at = timezone.now()
     locked.withdrawn_by = user
+    locked._history_user = user
     locked.save(update_fields=["withdrawn_at", "withdrawn_by"])
     return locked

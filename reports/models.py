@@ -4,8 +4,10 @@ import uuid
 from pathlib import Path
 
 from django.conf import settings
-from django.db import models
-from django.db.models import F, Q
+from django.db import models, transaction
+from django.db.models import F, ProtectedError, Q
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from simple_history.models import HistoricalRecords
 
 from contracts.models import ReportingPeriod
@@ -13,12 +15,83 @@ from kpis.models import Kpi, KpiCategory
 from pathways.models import Pathway
 
 
-class ReturnQuerySet(models.QuerySet):
+class SubmittedDataProtected(ProtectedError):
+    """Submitted data is append-only: a return that was ever submitted, with its figures,
+    category counts, review thread and attachments, is kept as the record and never deleted."""
+
+    def __init__(self, objs):
+        objs = list(objs)
+        super().__init__(
+            "Submitted data cannot be deleted: a return that has been submitted, and its "
+            "figures, category counts, comments and attachments, are kept as the record "
+            f"({', '.join(str(o) for o in objs[:3])}{'…' if len(objs) > 3 else ''}).",
+            objs,
+        )
+
+
+def ever_submitted(to_return: str = "") -> Q:
+    """Rows whose return was ever submitted: submitted now, or any history record of it with a
+    status other than draft. ``to_return`` is the lookup from the row to its return
+    ("ret__", "figure__ret__")."""
+    return Q(**{f"{to_return}submitted_at__isnull": False}) | Q(
+        **{f"{to_return}pk__in": Return.history.exclude(status=Return.Status.DRAFT).values("id")}
+    )
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    """A queryset whose ``delete()`` refuses rows of a return that was ever submitted."""
+
+    to_return = ""
+
+    def submitted(self):
+        return self.filter(ever_submitted(self.to_return))
+
+    def delete(self):
+        kept = list(self.submitted()[:4])
+        if kept:
+            raise SubmittedDataProtected(kept)
+        return super().delete()
+
+    delete.alters_data = True
+    delete.queryset_only = True
+
+
+class AppendOnly:
+    """Instance side of the guard: ``obj.delete()`` refuses a row of an ever-submitted return
+    (judged from the database, not from the in-memory object)."""
+
+    def is_submitted_data(self) -> bool:
+        if self.pk is None:
+            return False
+        return type(self)._default_manager.filter(pk=self.pk).submitted().exists()
+
+    def delete(self, *args, **kwargs):
+        if self.is_submitted_data():
+            raise SubmittedDataProtected([self])
+        return super().delete(*args, **kwargs)
+
+
+class RecordedRemoval(AppendOnly):
+    """Category counts and attachments of a queried return may be removed by the provider's
+    correction (reports/workflow.py), which records who removed them and why in their history;
+    nothing else removes them once the return has been submitted."""
+
+    def delete(self, *args, by=None, reason: str = "", **kwargs):
+        if self.is_submitted_data():
+            ret = self.figure.ret
+            if not (by is not None and reason and ret.status == Return.Status.QUERIED):
+                raise SubmittedDataProtected([self])
+            self._history_user = by
+            self._change_reason = reason[:100]
+        return models.Model.delete(self, *args, **kwargs)
+
+
+class ReturnQuerySet(AppendOnlyQuerySet):
     def for_period(self, period):
         return self.filter(period=period)
 
 
-class Return(models.Model):
+class Return(AppendOnly, models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         SUBMITTED = "submitted", "Submitted"
@@ -70,7 +143,11 @@ class Return(models.Model):
         return self.status in {self.Status.SUBMITTED, self.Status.ACCEPTED}
 
 
-class Figure(models.Model):
+class FigureQuerySet(AppendOnlyQuerySet):
+    to_return = "ret__"
+
+
+class Figure(AppendOnly, models.Model):
     """One KPI's value in a return, shaped by the KPI's measure."""
 
     class Rating(models.TextChoices):
@@ -117,6 +194,7 @@ class Figure(models.Model):
     )
 
     history = HistoricalRecords()
+    objects = FigureQuerySet.as_manager()
 
     class Meta:
         ordering = ["ret", "kpi__order"]
@@ -147,12 +225,17 @@ class Figure(models.Model):
         return (self.month_1, self.month_2, self.month_3)
 
 
-class BreakdownFigure(models.Model):
+class ChildQuerySet(AppendOnlyQuerySet):
+    to_return = "figure__ret__"
+
+
+class BreakdownFigure(RecordedRemoval, models.Model):
     figure = models.ForeignKey(Figure, on_delete=models.CASCADE, related_name="breakdown")
     category = models.ForeignKey(KpiCategory, on_delete=models.PROTECT, related_name="+")
     count = models.PositiveIntegerField()
 
     history = HistoricalRecords()
+    objects = ChildQuerySet.as_manager()
 
     class Meta:
         ordering = ["figure", "category__order"]
@@ -170,7 +253,7 @@ def _attachment_path(instance, filename: str) -> str:
     return f"returns/{uuid.uuid4().hex}{suffix}"
 
 
-class Attachment(models.Model):
+class Attachment(RecordedRemoval, models.Model):
     """A document attached to an evidence figure; served only through an access-checked view.
 
     Past the retention period its file is purged (``purge_evidence``): the row stays, with the
@@ -193,6 +276,7 @@ class Attachment(models.Model):
     )
 
     history = HistoricalRecords()
+    objects = ChildQuerySet.as_manager()
 
     class Meta:
         ordering = ["figure", "uploaded_at", "pk"]
@@ -212,7 +296,25 @@ class Attachment(models.Model):
         return self.purged_at is not None
 
 
-class ReturnComment(models.Model):
+@receiver(post_delete, sender=Attachment)
+def _remove_unsubmitted_file(sender, instance: Attachment, **kwargs):
+    """A never-submitted return's document goes with its row (as when a draft is deleted), once
+    the deletion is committed. A submitted return's file stays on disk until the retention
+    period purges it: the queried return's correction that removes its row keeps the file."""
+    if not instance.file:
+        return
+    figure = Figure.objects.filter(pk=instance.figure_id).select_related("ret").first()
+    if figure is not None and figure.ret.is_submitted_data():
+        return
+    storage, name = instance.file.storage, instance.file.name
+    transaction.on_commit(lambda: storage.delete(name))
+
+
+class CommentQuerySet(AppendOnlyQuerySet):
+    to_return = "ret__"
+
+
+class ReturnComment(AppendOnly, models.Model):
     """The review thread of a return: commissioners' queries and the provider's answers."""
 
     class Kind(models.TextChoices):
@@ -233,6 +335,9 @@ class ReturnComment(models.Model):
     text = models.TextField(blank=True)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+    objects = CommentQuerySet.as_manager()
 
     class Meta:
         ordering = ["ret", "created_at", "pk"]

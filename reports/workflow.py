@@ -91,9 +91,16 @@ def _save(obj, user: User, reason: str) -> None:
 
 
 def _delete(obj, user: User, reason: str) -> None:
-    obj._history_user = user
-    obj._change_reason = reason[:100]
-    obj.delete()
+    """Remove a category count or attachment, recording who and why. Once the return has been
+    submitted only a queried return's correction may do this (see RecordedRemoval)."""
+    obj.delete(by=user, reason=reason)
+
+
+def _comment(ret: Return, user: User, kind: str, text: str, kpi: Kpi | None = None):
+    """Add to the review thread, telling django-simple-history who wrote it."""
+    comment = ReturnComment(ret=ret, kind=kind, text=text, kpi=kpi, author=user)
+    _save(comment, user, ReturnComment.Kind(kind).label)
+    return comment
 
 
 def _figure_fields(spec: KpiSpec, values: FigureValues) -> dict[str, object]:
@@ -294,9 +301,7 @@ def return_save_draft(
         current.version += 1
         _save(current, user, reason)
     if answer.strip() and not _answered(current, answer):
-        ReturnComment.objects.create(
-            ret=current, kind=ReturnComment.Kind.ANSWER, text=answer.strip(), author=user
-        )
+        _comment(current, user, ReturnComment.Kind.ANSWER, answer.strip())
     return current
 
 
@@ -390,9 +395,7 @@ def return_accept(
     current.reviewed_by = user
     current.version += 1
     _save(current, user, "Accepted")
-    ReturnComment.objects.create(
-        ret=current, kind=ReturnComment.Kind.ACCEPTANCE, text=comment.strip(), author=user
-    )
+    _comment(current, user, ReturnComment.Kind.ACCEPTANCE, comment.strip())
     return current
 
 
@@ -420,9 +423,7 @@ def return_query(*, ret: Return, user: User, comment: str, kpi: Kpi | None = Non
     current.reviewed_by = user
     current.version += 1
     _save(current, user, f"Queried: {comment}")
-    ReturnComment.objects.create(
-        ret=current, kind=ReturnComment.Kind.QUERY, kpi=kpi, text=comment, author=user
-    )
+    _comment(current, user, ReturnComment.Kind.QUERY, comment, kpi)
     return current
 
 
@@ -438,6 +439,4 @@ def return_answer(*, ret: Return, user: User, text: str) -> ReturnComment:
     current = _lock(ret)
     if current.status != Return.Status.QUERIED:
         raise ReturnLocked("Only a queried return can be answered.")
-    return ReturnComment.objects.create(
-        ret=current, kind=ReturnComment.Kind.ANSWER, text=text, author=user
-    )
+    return _comment(current, user, ReturnComment.Kind.ANSWER, text)
