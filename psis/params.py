@@ -13,7 +13,8 @@ no link or form of the app ever sends.
 import re
 from collections.abc import Collection
 
-from django.core.exceptions import SuspiciousOperation
+from django import forms
+from django.core.exceptions import SuspiciousOperation, ValidationError
 
 # Database ids are positive and fit a 64-bit signed integer (SQLite and PostgreSQL bigint).
 MAX_ID = 2**63 - 1
@@ -71,3 +72,32 @@ def optional_choice(value: object, choices: Collection[str], name: str = "value"
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     return choice(value, choices, name)
+
+
+# --- form fields: the same rule for ids and numbers typed into or posted by a form -------------
+
+
+def _refuse_non_ascii(field: forms.Field, value, code: str) -> None:
+    if isinstance(value, str) and value.strip():
+        text = value.strip()
+        if not _ASCII_INT.fullmatch(text) or not -MAX_ID <= int(text) <= MAX_ID:
+            raise ValidationError(
+                field.error_messages[code], code=code, params={"value": value[:MAX_LENGTH]}
+            )
+
+
+class IdChoiceField(forms.ModelChoiceField):
+    """A model choice posted as its id: ASCII digits within the database's bounds, else the
+    field's "Select a valid choice" (Django would read "٣" as 3 and pass a huge one on)."""
+
+    def to_python(self, value):
+        _refuse_non_ascii(self, value, "invalid_choice")
+        return super().to_python(value)
+
+
+class WholeNumberField(forms.IntegerField):
+    """An IntegerField of ASCII digits only, and no bigger than a database integer."""
+
+    def to_python(self, value):
+        _refuse_non_ascii(self, value, "invalid")
+        return super().to_python(value)

@@ -5,6 +5,7 @@ from pathlib import Path
 from crispy_forms.helper import FormHelper
 from django import forms
 
+from psis import params
 from reports import validation
 from reports.validation import KpiSpec
 
@@ -104,7 +105,7 @@ def _helper() -> FormHelper:
 class ReturnForm(forms.Form):
     """Every input of one return: figures, explanations, evidence, commentary."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    version = params.WholeNumberField(widget=forms.HiddenInput, min_value=0)
     bound_field_class = BootstrapBoundField
 
     def __init__(
@@ -295,7 +296,7 @@ class ExcelUploadForm(forms.Form):
             "invalid": "Choose the completed template (.xlsx) to upload.",
         },
     )
-    version = forms.IntegerField(
+    version = params.WholeNumberField(
         widget=forms.HiddenInput,
         min_value=0,
         error_messages=dict.fromkeys(

@@ -1118,3 +1118,38 @@ def test_the_action_edit_goes_back_to_the_meeting_it_came_from(cast, as_user, an
     assert response["Location"] == reverse("meetings:detail", args=["PSIS", later.pk])
     an_action.refresh_from_db()
     assert an_action.description == "Send the corrected figures"
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@pytest.mark.parametrize("digits", [ARABIC_INDIC, FULLWIDTH], ids=["arabic-indic", "fullwidth"])
+@pytest.mark.parametrize("field", ["owner_organisation", "kpi"])
+def test_an_id_in_other_digits_is_not_a_choice(cast, as_user, an_action, digits, field):
+    """Django's int() reads "٣" as 3; a form of the app takes ASCII digits only."""
+    real = {"owner_organisation": an_action.owner_organisation_id, "kpi": cast.kpis["SPA-01"].pk}
+    before = snapshot()
+    url = reverse("meetings:action_create", args=["PSIS", an_action.raised_at_id])
+    data = action_edit_data(an_action, **real)
+    data[field] = str(real[field]).translate(digits)
+    response = as_user(cast.commissioner).post(url, data)
+    assert response.status_code == 200  # the form again, with its error
+    assert "Select a valid choice" in text(response)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("version", ["٠", "９" * 30, "9" * 30])
+def test_a_return_version_in_other_digits_is_refused(cast, as_user, version):
+    before = snapshot()
+    response = as_user(cast.lead).post(return_url(), {**spa_data(cast), "version": version})
+    assert response.status_code == 400
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("action", ["delete", "²", "submit\x00", "x" * 5000])
+def test_an_unknown_button_on_the_return_saves_nothing(cast, as_user, action):
+    before = snapshot()
+    response = as_user(cast.lead).post(return_url(), {**spa_data(cast), "action": action})
+    assert response.status_code == 400
+    assert snapshot() == before

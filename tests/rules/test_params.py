@@ -70,3 +70,13 @@ def test_a_bad_parameter_is_answered_with_400():
 
     # Django answers every SuspiciousOperation raised by a view with 400 Bad Request.
     assert issubclass(BadParameter, SuspiciousOperation)
+
+
+def test_a_whole_number_field_takes_ascii_digits_only():
+    from django.core.exceptions import ValidationError
+
+    field = params.WholeNumberField(min_value=0)
+    assert field.clean(" 3 ") == 3
+    for bad in ("٣", "２", "²", "9" * 30, "1\x00"):
+        with pytest.raises(ValidationError):
+            field.clean(bad)
