@@ -21,6 +21,7 @@ from django.apps import apps
 from django.db import connection, transaction
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from contracts.models import Contract, User
 from exits.models import ExitArchive
@@ -150,13 +151,16 @@ def fuzz_ids() -> dict[str, int]:
 
 
 def other_contracts(ids: dict[str, int]) -> dict[str, tuple[str, ...]]:
-    """Per parameter, values that are well formed but another contract's (or outside the term)."""
+    """Per parameter, values that are well formed but another contract's, outside the term, or
+    (for the RAG override) a quarter that has not begun."""
+    psis = Contract.objects.get(reference="PSIS")
+    not_begun = psis.periods.filter(start__gt=timezone.localdate()).order_by("start").first()
     return {
         "period": (str(ids["other_period"]),),
         "kpi": (str(ids["other_kpi"]),),
         "owner_organisation": (str(ids["other_organisation"]),),
         "meeting": (str(ids["other_meeting"]),),
-        "quarter": ("Y99Q1", "2019/20 Q1"),
+        "quarter": ("Y99Q1", "2019/20 Q1", *([not_begun.short_label] if not_begun else [])),
         "query-kpi": ("HLS-01",),
     }
 
