@@ -309,6 +309,8 @@ def _kpi_page(request, reference, code, *, quarter=None, form=None, status=200) 
             )
         ),
         "form": form or RagOverrideForm(initial={"quarter": period.short_label}),
+        # Overrides are for quarters that have begun (services.rag_override_create refuses others).
+        "period_begun": period.start <= timezone.localdate(),
         "filters": _filters(period, None),
     }
     return render(request, "performance/kpi.html", context, status=status)

@@ -1153,3 +1153,18 @@ def test_an_unknown_button_on_the_return_saves_nothing(cast, as_user, action):
     response = as_user(cast.lead).post(return_url(), {**spa_data(cast), "action": action})
     assert response.status_code == 400
     assert snapshot() == before
+
+
+def test_the_kpi_page_offers_no_override_for_a_quarter_not_begun(cast, as_user):
+    future = (
+        ReportingPeriod.objects.filter(contract=cast.contract, start__gt=timezone.localdate())
+        .order_by("start")
+        .first()
+    )
+    url = reverse("performance_kpi", args=["PSIS", "SPA-01"])
+    page = as_user(cast.commissioner).get(url, {"quarter": future.short_label})
+    assert page.status_code == 200
+    assert f"{future.label} has not begun" in text(page)
+    assert "Record the override" not in text(page)
+    begun = as_user(cast.commissioner).get(url, {"quarter": "Y1Q1"})
+    assert "Record the override" in text(begun)
