@@ -22,6 +22,9 @@ Already covered elsewhere, so referenced here rather than tested again:
   an override without a reason; an override for a quarter outside the contract (404).
 - tests/test_meetings.py: a second meeting for the same quarter; an action owned by, or linked to
   a KPI of, another contract.
+- tests/test_fuzz_params.py: every URL, for three roles, with each query and form parameter that
+  names a quarter, an id or a choice made hostile (no 500, nothing saved); tests/rules/
+  test_params.py: psis.params, which reads those parameters.
 """
 
 import csv
