@@ -22,6 +22,8 @@ def kpi_catalogue(request: HttpRequest, reference: str) -> HttpResponse:
 @require_GET
 def kpi_catalogue_download(request: HttpRequest, reference: str, fmt: str) -> HttpResponse:
     contract = get_contract_for_user(request.user, reference)
+    if fmt not in ("csv", "xlsx"):  # before any work
+        raise Http404("Unknown format")
     filename = f"{contract.reference}-kpi-catalogue.{fmt}"
     headers = catalogue.catalogue_headers(contract)
     rows = catalogue.catalogue_rows(contract, pathways_for(request.user, contract))

@@ -11,6 +11,7 @@ from django.utils import timezone
 from contracts.models import Contract, Organisation, ReportingPeriod
 from kpis.models import Kpi
 from meetings.models import Action, Meeting
+from psis import params
 from reports.validation import TEXT_LIMIT
 
 # Meeting notes may be the minutes, so they may run longer than other text; they are not printed
@@ -33,7 +34,7 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
-class PeriodChoiceField(forms.ModelChoiceField):
+class PeriodChoiceField(params.IdChoiceField):
     def label_from_instance(self, obj: ReportingPeriod) -> str:
         return f"{obj.label} ({obj.fy_label}), {obj.start:%b %Y} to {obj.end:%b %Y}"
 
@@ -82,7 +83,7 @@ class MeetingForm(forms.ModelForm):
         return cleaned
 
 
-class KpiChoiceField(forms.ModelChoiceField):
+class KpiChoiceField(params.IdChoiceField):
     def label_from_instance(self, obj: Kpi) -> str:
         text = obj.description if len(obj.description) <= 70 else obj.description[:69] + "…"
         return f"{obj.code}: {text}"
@@ -99,6 +100,7 @@ class ActionForm(forms.ModelForm):
     class Meta:
         model = Action
         fields = ["description", "owner_organisation", "owner_person", "due_date", "status", "kpi"]
+        field_classes = {"owner_organisation": params.IdChoiceField}
         widgets = {"description": forms.Textarea(attrs={"rows": 3}), "due_date": DateInput()}
         labels = {
             "owner_organisation": "Owner organisation",

@@ -29,7 +29,7 @@ from meetings import tasks
 from meetings.access import get_action_for_user, get_meeting_for_user, get_pack_for_user
 from meetings.forms import ActionForm, GeneratePackForm, MeetingForm
 from meetings.models import Action, Meeting, MeetingPack
-from psis import exports
+from psis import exports, params
 from reports import quarters
 
 logger = logging.getLogger(__name__)
@@ -196,22 +196,23 @@ def action_edit(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     action = get_action_for_user(request.user, contract, pk)
     require_reviewer(request.user, contract)
     previous_status = action.status
+    # The meeting page to go back to (?meeting=, kept as a hidden field): read before any write,
+    # so that a malformed one (400) or another contract's (404) changes nothing.
+    back = params.optional_id(request.POST.get("meeting") or request.GET.get("meeting"), "meeting")
+    back_meeting = get_meeting_for_user(request.user, contract, back) if back else None
     form = ActionForm(request.POST or None, instance=action, contract=contract)
     if request.method == "POST" and form.is_valid():
-        _save_action(form.save(commit=False), previous_status, request.user)
+        with transaction.atomic():
+            _save_action(form.save(commit=False), previous_status, request.user)
         messages.success(request, "Action saved.")
-        back = request.POST.get("meeting")
-        meeting_id = int(back) if back and back.isdigit() else action.raised_at_id
-        if not Meeting.objects.filter(contract=contract, pk=meeting_id).exists():
-            meeting_id = action.raised_at_id
+        meeting_id = back_meeting.pk if back_meeting else action.raised_at_id
         return redirect("meetings:detail", reference=contract.reference, pk=meeting_id)
-    back = request.GET.get("meeting", "")
     context = {
         "contract": contract,
         "form": form,
         "meeting": action.raised_at,
         "action": action,
-        "back_meeting": back if back.isdigit() else "",
+        "back_meeting": back_meeting.pk if back_meeting else "",
     }
     return render(request, "meetings/action_form.html", context)
 

@@ -17,12 +17,18 @@ def rag_override_create(
     """Record a commissioner's RAG for a KPI in a quarter. Only the contract's commissioners may.
 
     Raises PermissionDenied for anyone else and ValidationError for a missing reason, a RAG that
-    is not green, amber or red, a quarter of another contract, or an override already in force.
+    is not green, amber or red, a quarter of another contract or one that has not begun, or an
+    override already in force.
     """
     contract = kpi.pathway.contract
     require_reviewer(user, contract)
     if period.contract_id != contract.pk:
         raise ValidationError("That quarter belongs to another contract.")
+    if period.start > timezone.localdate():
+        raise ValidationError(
+            f"{period.label} has not begun (it starts on {period.start.day} {period.start:%B %Y}): "
+            "a RAG can be overridden only for a quarter that has begun."
+        )
     override = RagOverride(
         kpi=kpi,
         period=period,

@@ -24,7 +24,7 @@ from pathways.access import pathways_for
 from performance import charts, results, results_cache, services
 from performance.forms import RagOverrideForm
 from performance.models import RagOverride
-from psis import exports, formatting
+from psis import exports, formatting, params
 from reports import quarters
 from reports.models import ReturnComment
 from reports.state import is_overdue_on
@@ -52,8 +52,8 @@ def _period(
 
 
 def _oba(request: HttpRequest) -> str | None:
-    value = request.GET.get("oba", "")
-    return value if value in ObaClass.values else None
+    """The OBA class asked for (?oba=better_off), None for all; 400 for anything else."""
+    return params.optional_choice(request.GET.get("oba"), ObaClass.values, "oba")
 
 
 def _filters(period: ReportingPeriod, oba: str | None) -> str:
@@ -114,6 +114,13 @@ def _download(fmt: str, filename: str, title: str, rows) -> HttpResponse:
         sheet = exports.Sheet(title=title, headers=headers, rows=rows, widths=results.RESULT_WIDTHS)
         return exports.xlsx_response(f"{filename}.xlsx", [sheet])
     raise Http404("Unknown format")
+
+
+def _format(fmt: str) -> str:
+    """The download format in the URL (performance.csv): an unknown one is 404, like a file."""
+    if fmt not in FORMATS:
+        raise Http404("Unknown format")
+    return fmt
 
 
 def _stem(contract: Contract, period: ReportingPeriod, what: str) -> str:
@@ -184,6 +191,7 @@ def _not_rated(counts: dict) -> int:
 
 @require_GET
 def overview_download(request: HttpRequest, reference: str, fmt: str) -> HttpResponse:
+    _format(fmt)  # before any work
     contract, _, period, _, res = _overview_results(request, reference)
     stem = _stem(contract, period, "performance")
     return _download(fmt, stem, "Performance", results.result_rows(res.results))
@@ -205,6 +213,7 @@ def exceptions(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_GET
 def exceptions_download(request: HttpRequest, reference: str, fmt: str) -> HttpResponse:
+    _format(fmt)  # before any work
     contract, _, period, _, res = _overview_results(request, reference)
     stem = _stem(contract, period, "exceptions")
     return _download(fmt, stem, "Exceptions", results.result_rows(res.exceptions))
@@ -246,6 +255,7 @@ def pathway_detail(request: HttpRequest, reference: str, code: str) -> HttpRespo
 
 @require_GET
 def pathway_download(request: HttpRequest, reference: str, code: str, fmt: str) -> HttpResponse:
+    _format(fmt)  # before any work
     contract, _, period, _, pathway, res = _pathway_results(request, reference, code)
     stem = _stem(contract, period, f"{pathway.code}-performance")
     return _download(fmt, stem, pathway.name, results.result_rows(res.results))
@@ -295,6 +305,8 @@ def _kpi_page(request, reference, code, *, quarter=None, form=None, status=200) 
             )
         ),
         "form": form or RagOverrideForm(initial={"quarter": period.short_label}),
+        # Overrides are for quarters that have begun (services.rag_override_create refuses others).
+        "period_begun": period.start <= timezone.localdate(),
         "filters": _filters(period, None),
     }
     return render(request, "performance/kpi.html", context, status=status)
@@ -307,6 +319,7 @@ def kpi_detail(request: HttpRequest, reference: str, code: str) -> HttpResponse:
 
 @require_GET
 def kpi_download(request: HttpRequest, reference: str, code: str, fmt: str) -> HttpResponse:
+    _format(fmt)  # before any work
     contract = get_contract_for_user(request.user, reference)
     kpi = _kpi_for(request.user, contract, code)
     all_periods = results.contract_periods(contract)

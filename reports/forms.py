@@ -5,7 +5,7 @@ from pathlib import Path
 from crispy_forms.helper import FormHelper
 from django import forms
 
-from psis import formatting
+from psis import formatting, params
 from reports import validation
 from reports.file_types import content_matches
 from reports.validation import KpiSpec
@@ -115,7 +115,7 @@ def _helper() -> FormHelper:
 class ReturnForm(forms.Form):
     """Every input of one return: figures, explanations, evidence, commentary."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    version = params.WholeNumberField(widget=forms.HiddenInput, min_value=0)
     bound_field_class = BootstrapBoundField
 
     def __init__(
@@ -319,7 +319,7 @@ class ExcelUploadForm(forms.Form):
             "invalid": "Choose the completed template (.xlsx) to upload.",
         },
     )
-    version = forms.IntegerField(
+    version = params.WholeNumberField(
         widget=forms.HiddenInput,
         min_value=0,
         error_messages=dict.fromkeys(

@@ -19,7 +19,7 @@ from contracts.access import can_review, get_contract_for_user
 from contracts.models import ReportingPeriod
 from kpis.models import Kpi, Measure
 from pathways.access import can_submit, pathways_for, require_submitter
-from psis import exports, formatting
+from psis import exports, formatting, params
 from reports import contents as return_data
 from reports import history, quarters, round_trip, schedule, validation, workflow
 from reports.access import get_return_for_reviewer, get_return_for_submitter, get_return_for_user
@@ -296,9 +296,11 @@ def return_edit(request: HttpRequest, reference: str, pathway: str, quarter: str
             ),
         )
         return redirect(_url(ret))
+    # Which button: "save" (or none: Enter in a field), "submit"; anything else is 400.
+    action = params.optional_choice(request.POST.get("action"), ("save", "submit"), "action")
+    submitting = action == "submit"
     contents = return_data.return_contents(ret)
     form = _form(ret, contents, request.POST, request.FILES)
-    submitting = request.POST.get("action") == "submit"
     if not form.is_valid():
         messages.error(request, "The return was not saved. Fix the problems listed below.")
         return _page(request, ret, contents=contents, form=form, status=400)

@@ -26,7 +26,8 @@ an id the walker looks up. POST sends empty data, so the answer is access's, not
 
 from dataclasses import dataclass, field
 
-from django.urls import reverse
+from django.contrib.admin.sites import site as admin_site
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 ROLES = ("anonymous", "commissioner", "ccg", "officer", "lead", "partner", "outsider", "admin")
 
@@ -310,3 +311,18 @@ MATRIX: dict[str, list[Case]] = {
         ),
     ],
 }
+
+
+def url_names(patterns=None, namespace: str = "", prefix: str = "") -> list[tuple[str, str]]:
+    """(name, route) of every URL pattern, namespaces included, except the Django admin's."""
+    found = []
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            if getattr(entry, "app_name", None) == admin_site.name or route == "admin/":
+                continue
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            found += url_names(entry.url_patterns, ns, route)
+        elif isinstance(entry, URLPattern):
+            found.append((f"{namespace}{entry.name}" if entry.name else "", route))
+    return found

@@ -7,31 +7,15 @@ does (finalising a pack, withdrawing an override) cannot change the answer anoth
 from dataclasses import dataclass
 
 import pytest
-from django.contrib.admin.sites import site as admin_site
 from django.db import transaction
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 
 from contracts.models import User
-from tests.access_matrix import LOGIN, MATRIX, OK, ROLES, Id, resolve
+from tests.access_matrix import LOGIN, MATRIX, OK, ROLES, Id, resolve, url_names
 from tests.builders import demo_ids
 
 LET_THROUGH = {200, 302, 400}
-
-
-def url_names(patterns=None, namespace: str = "", prefix: str = "") -> list[tuple[str, str]]:
-    """(name, route) of every URL pattern, namespaces included, except the Django admin's."""
-    found = []
-    for entry in get_resolver().url_patterns if patterns is None else patterns:
-        route = prefix + str(entry.pattern)
-        if isinstance(entry, URLResolver):
-            if getattr(entry, "app_name", None) == admin_site.name or route == "admin/":
-                continue
-            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            found += url_names(entry.url_patterns, ns, route)
-        elif isinstance(entry, URLPattern):
-            found.append((f"{namespace}{entry.name}" if entry.name else "", route))
-    return found
 
 
 def clients() -> dict[str, Client]:

@@ -22,6 +22,9 @@ Already covered elsewhere, so referenced here rather than tested again:
   an override without a reason; an override for a quarter outside the contract (404).
 - tests/test_meetings.py: a second meeting for the same quarter; an action owned by, or linked to
   a KPI of, another contract.
+- tests/test_fuzz_params.py: every URL, for three roles, with each query and form parameter that
+  names a quarter, an id or a choice made hostile (no 500, nothing saved); tests/rules/
+  test_params.py: psis.params, which reads those parameters.
 """
 
 import csv
@@ -31,17 +34,21 @@ import struct
 import tracemalloc
 import zipfile
 import zlib
+from datetime import date
 from decimal import Decimal
 
 import openpyxl
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from contracts.models import ReportingPeriod
 from kpis.models import Kpi, KpiCategory
 from meetings import pack_data, pack_pdf
 from meetings.models import Action, Meeting, MeetingPack
+from performance import services
 from performance.models import RagOverride
 from psis.exports import looks_like_formula
 from reports import excel, validation
@@ -924,3 +931,193 @@ def test_the_return_template_is_formula_safe(hostile_catalogue, as_user):
     assert ret.commentary == USER_PAYLOADS["commentary"]
     assert ret.figures.get(kpi__code="SPA-01").explanation == "+1+1"
     assert ret.figures.get(kpi__code="SPA-01").value == Decimal(1250)
+
+
+# ---- Parameters that name a quarter, an id or a choice (psis.params, by_label) -------------------
+
+HUGE_QUARTER = "Y999999999999999999999Q1"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        reverse("performance_overview", args=["PSIS"]),
+        reverse("performance_download", args=["PSIS", "csv"]),
+        reverse("performance_exceptions", args=["PSIS"]),
+        reverse("performance_pathway", args=["PSIS", "SPA"]),
+        reverse("performance_kpi", args=["PSIS", "SPA-01"]),
+        reverse("performance_kpi_download", args=["PSIS", "SPA-01", "xlsx"]),
+    ],
+    ids=["overview", "download", "exceptions", "pathway", "kpi", "kpi-download"],
+)
+def test_a_huge_quarter_on_a_dashboard_is_404(cast, as_user, url):
+    assert as_user(cast.commissioner).get(f"{url}?quarter={HUGE_QUARTER}").status_code == 404
+
+
+@pytest.mark.parametrize("name", ["", "review/", "history/", "template.xlsx", "upload/"])
+def test_a_huge_quarter_in_a_return_url_is_404(cast, as_user, name):
+    response = as_user(cast.lead).get(return_url("SPA", HUGE_QUARTER, name))
+    assert response.status_code == 404
+
+
+def test_a_huge_quarter_on_the_override_form_is_404_and_saves_nothing(cast, as_user):
+    before = snapshot()
+    response = as_user(cast.commissioner).post(
+        reverse("rag_override_create", args=["PSIS", "SPA-01"]),
+        {"quarter": HUGE_QUARTER, "rag": "red", "reason": "Why"},
+    )
+    assert response.status_code == 404
+    assert snapshot() == before
+
+
+def test_an_override_for_a_quarter_not_begun_is_refused(cast, as_user):
+    future = (
+        ReportingPeriod.objects.filter(contract=cast.contract, start__gt=timezone.localdate())
+        .order_by("start")
+        .first()
+    )
+    before = snapshot()
+    response = as_user(cast.commissioner).post(
+        reverse("rag_override_create", args=["PSIS", "SPA-01"]),
+        {"quarter": future.short_label, "rag": "red", "reason": "Not yet"},
+    )
+    assert response.status_code == 400
+    assert f"{future.label} has not begun" in text(response)
+    assert "only for a quarter that has begun" in text(response)
+    assert snapshot() == before
+
+
+def test_the_service_refuses_an_override_for_a_quarter_not_begun(cast):
+    future = ReportingPeriod.objects.filter(contract=cast.contract).order_by("-start").first()
+    with pytest.raises(ValidationError, match="has not begun"):
+        services.rag_override_create(
+            kpi=cast.kpis["SPA-01"], period=future, rag="red", reason="Why", user=cast.commissioner
+        )
+    assert not RagOverride.objects.exists()
+
+
+@pytest.mark.parametrize("oba", ["nonsense", "²", "x" * 5000])
+def test_an_unknown_oba_class_is_400(cast, as_user, oba):
+    url = reverse("performance_overview", args=["PSIS"])
+    assert as_user(cast.commissioner).get(url, {"oba": oba}).status_code == 400
+
+
+def test_an_unknown_download_format_is_404(cast, as_user):
+    url = reverse("performance_download", args=["PSIS", "pdf"])
+    assert as_user(cast.commissioner).get(url).status_code == 404
+
+
+@pytest.fixture
+def an_action(cast):
+    meeting = Meeting.objects.create(
+        contract=cast.contract, period=period(cast, 1, 1), date=date(2022, 11, 15)
+    )
+    return Action.objects.create(
+        contract=cast.contract,
+        raised_at=meeting,
+        description="Send the figures",
+        owner_organisation=cast.contract.lead_provider,
+        due_date=date(2022, 12, 31),
+    )
+
+
+def action_edit_data(action, **changes):
+    data = {
+        "description": "Send the corrected figures",
+        "owner_organisation": action.owner_organisation_id,
+        "owner_person": "",
+        "due_date": "2023-01-31",
+        "status": "open",
+        "kpi": "",
+    }
+    return {**data, **changes}
+
+
+@pytest.mark.parametrize(
+    "meeting,status",
+    [("²", 400), ("٣", 400), ("9" * 30, 400), ("-1", 400), ("abc", 400), ("999999", 404)],
+)
+def test_a_bad_meeting_on_the_action_edit_saves_nothing(cast, as_user, an_action, meeting, status):
+    before = snapshot()
+    url = reverse("meetings:action_edit", args=["PSIS", an_action.pk])
+    response = as_user(cast.commissioner).post(url, action_edit_data(an_action, meeting=meeting))
+    assert response.status_code == status
+    assert snapshot() == before
+    assert as_user(cast.commissioner).get(url, {"meeting": meeting}).status_code == status
+
+
+def test_another_contracts_meeting_on_the_action_edit_is_404(cast, as_user, an_action):
+    theirs = Meeting.objects.create(
+        contract=cast.other_contract,
+        period=ReportingPeriod.objects.get(contract=cast.other_contract, year=1, quarter=1),
+        date=date(2023, 5, 15),
+    )
+    before = snapshot()
+    url = reverse("meetings:action_edit", args=["PSIS", an_action.pk])
+    response = as_user(cast.commissioner).post(url, action_edit_data(an_action, meeting=theirs.pk))
+    assert response.status_code == 404
+    assert snapshot() == before
+
+
+def test_the_action_edit_goes_back_to_the_meeting_it_came_from(cast, as_user, an_action):
+    later = Meeting.objects.create(
+        contract=cast.contract, period=period(cast, 1, 2), date=date(2023, 2, 15)
+    )
+    url = reverse("meetings:action_edit", args=["PSIS", an_action.pk])
+    page = as_user(cast.commissioner).get(url, {"meeting": later.pk})
+    assert f'name="meeting" value="{later.pk}"' in raw(page)
+    response = as_user(cast.commissioner).post(url, action_edit_data(an_action, meeting=later.pk))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("meetings:detail", args=["PSIS", later.pk])
+    an_action.refresh_from_db()
+    assert an_action.description == "Send the corrected figures"
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@pytest.mark.parametrize("digits", [ARABIC_INDIC, FULLWIDTH], ids=["arabic-indic", "fullwidth"])
+@pytest.mark.parametrize("field", ["owner_organisation", "kpi"])
+def test_an_id_in_other_digits_is_not_a_choice(cast, as_user, an_action, digits, field):
+    """Django's int() reads "٣" as 3; a form of the app takes ASCII digits only."""
+    real = {"owner_organisation": an_action.owner_organisation_id, "kpi": cast.kpis["SPA-01"].pk}
+    before = snapshot()
+    url = reverse("meetings:action_create", args=["PSIS", an_action.raised_at_id])
+    data = action_edit_data(an_action, **real)
+    data[field] = str(real[field]).translate(digits)
+    response = as_user(cast.commissioner).post(url, data)
+    assert response.status_code == 200  # the form again, with its error
+    assert "Select a valid choice" in text(response)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("version", ["٠", "９" * 30, "9" * 30])
+def test_a_return_version_in_other_digits_is_refused(cast, as_user, version):
+    before = snapshot()
+    response = as_user(cast.lead).post(return_url(), {**spa_data(cast), "version": version})
+    assert response.status_code == 400
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("action", ["delete", "²", "submit\x00", "x" * 5000])
+def test_an_unknown_button_on_the_return_saves_nothing(cast, as_user, action):
+    before = snapshot()
+    response = as_user(cast.lead).post(return_url(), {**spa_data(cast), "action": action})
+    assert response.status_code == 400
+    assert snapshot() == before
+
+
+def test_the_kpi_page_offers_no_override_for_a_quarter_not_begun(cast, as_user):
+    future = (
+        ReportingPeriod.objects.filter(contract=cast.contract, start__gt=timezone.localdate())
+        .order_by("start")
+        .first()
+    )
+    url = reverse("performance_kpi", args=["PSIS", "SPA-01"])
+    page = as_user(cast.commissioner).get(url, {"quarter": future.short_label})
+    assert page.status_code == 200
+    assert f"{future.label} has not begun" in text(page)
+    assert "Record the override" not in text(page)
+    begun = as_user(cast.commissioner).get(url, {"quarter": "Y1Q1"})
+    assert "Record the override" in text(begun)
