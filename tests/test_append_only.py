@@ -35,7 +35,8 @@ from reports.models import (
     ReturnComment,
     SubmittedDataProtected,
 )
-from tests.cast import _user, spa_data
+from tests.builders import spa_data
+from tests.cast import _user
 
 RETURN_URL = "/contracts/PSIS/returns/SPA/Y1Q1/"
 
