@@ -392,6 +392,8 @@ def test_the_page_shows_what_will_be_exported(cast, world, client_for):
     assert "None yet." in page
 
 
+# The worker closes database connections, which a test wrapped in a transaction cannot take.
+@pytest.mark.django_db(transaction=True)
 def test_posting_only_queues_the_job_and_redirects_to_its_page(
     cast, world, client_for, settings, django_capture_on_commit_callbacks
 ):
@@ -584,6 +586,8 @@ def test_the_command_reaps_stuck_packs_and_archives(cast, world):
     assert "0 meeting packs, 0 contract exit archives" in out.getvalue()
 
 
+# The worker closes database connections, which a test wrapped in a transaction cannot take.
+@pytest.mark.django_db(transaction=True)
 def test_a_new_request_reaps_a_stuck_job_first(
     cast, world, client_for, settings, django_capture_on_commit_callbacks
 ):
@@ -732,11 +736,14 @@ def test_a_purged_document_says_so_and_cannot_be_downloaded(cast, world, client)
 
 
 def remove(attachment, user):
-    """As the return page removes a document from a submitted return: the row goes (its history
-    keeps the record), the file stays."""
-    attachment._history_user = user
-    attachment._change_reason = "Replaced the case study"
-    attachment.delete()
+    """As the provider's correction of a queried return removes a document: the row goes (its
+    history keeps who removed it and why), the file stays."""
+    ret = Return.objects.get(pk=attachment.figure.ret_id)
+    Return.objects.filter(pk=ret.pk).update(
+        status=Return.Status.QUERIED, submitted_at=ret.submitted_at or timezone.now()
+    )
+    fresh = Attachment.objects.select_related("figure__ret").get(pk=attachment.pk)
+    fresh.delete(by=user, reason="Replaced the case study")
 
 
 def age_file(name: str, days: int) -> None:
