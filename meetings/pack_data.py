@@ -239,7 +239,7 @@ def _override_note(result) -> str:
 def _trend(result) -> str:
     if result.trend == Trend.NONE:
         return DASH
-    return f"{result.trend.arrow} {result.trend_word}"
+    return result.trend_shown or DASH
 
 
 def kpi_row(result, *, with_chart: bool = True) -> KpiRow:
@@ -489,8 +489,9 @@ RAG_RULES = [
     ),
     (
         "Trend",
-        "Against the previous quarter in which the KPI was due: ↑ better, → same, ↓ worse, "
-        "taking polarity into account (for lower-is-better measures a fall is better).",
+        "Against the previous quarter in which the KPI was due: the arrow shows which way the "
+        "value moved (↑ rose, → same, ↓ fell); the word says better or worse given the polarity "
+        "(for lower-is-better measures a fall is better).",
     ),
     (
         "Forecast",

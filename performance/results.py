@@ -118,12 +118,21 @@ class KpiResult:
 
     @property
     def trend_word(self) -> str:
-        return {
-            Trend.BETTER: "Better",
-            Trend.SAME: "Same",
-            Trend.WORSE: "Worse",
-            Trend.NONE: "No trend",
-        }[self.trend]
+        return self.trend.word
+
+    @property
+    def direction(self) -> rag.Direction:
+        """Which way the value moved since the previous quarter (the arrow; not the polarity)."""
+        return rag.direction(self.actual, self.previous_actual)
+
+    @property
+    def trend_arrow(self) -> str:
+        return self.direction.arrow
+
+    @property
+    def trend_shown(self) -> str:
+        """e.g. "↓ Better" for a lower-is-better KPI whose value fell."""
+        return rag.trend_shown(self.direction, self.trend)
 
     @property
     def headline_is_ytd(self) -> bool:

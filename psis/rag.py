@@ -52,17 +52,52 @@ _RAG_WORDS = {
 
 
 class Trend(StrEnum):
+    """Better or worse than the previous period, given the polarity (the word beside the arrow)."""
+
     BETTER = "better"
     SAME = "same"
     WORSE = "worse"
     NONE = "none"
 
     @property
+    def word(self) -> str:
+        return _TREND_WORDS[self]
+
+
+_TREND_WORDS = {
+    Trend.BETTER: "Better",
+    Trend.SAME: "Same",
+    Trend.WORSE: "Worse",
+    Trend.NONE: "No trend",
+}
+
+
+class Direction(StrEnum):
+    """Which way the value itself moved against the previous period (the arrow)."""
+
+    ROSE = "rose"
+    SAME = "same"
+    FELL = "fell"
+    NONE = "none"
+
+    @property
     def arrow(self) -> str:
-        return _TREND_ARROWS[self]
+        return _DIRECTION_ARROWS[self]
 
 
-_TREND_ARROWS = {Trend.BETTER: "↑", Trend.SAME: "→", Trend.WORSE: "↓", Trend.NONE: ""}
+_DIRECTION_ARROWS = {
+    Direction.ROSE: "↑",
+    Direction.SAME: "→",
+    Direction.FELL: "↓",
+    Direction.NONE: "",
+}
+
+
+def trend_shown(direction_: Direction, trend_: Trend) -> str:
+    """The arrow for the value's direction and the word for better or worse: "↓ Better"."""
+    if trend_ == Trend.NONE or direction_ == Direction.NONE:
+        return ""
+    return f"{direction_.arrow} {trend_.word}"
 
 
 class Basis(StrEnum):
@@ -292,15 +327,26 @@ def judge_months(
     return Judgement(rag, worst_ratio, worst_actual, e, tol, polarity, explanation)
 
 
-def trend(current: Number | None, previous: Number | None, polarity: Polarity) -> Trend:
-    """Better or worse against the previous period; for lower polarity a fall is better."""
+def direction(current: Number | None, previous: Number | None) -> Direction:
+    """Which way the value moved against the previous period, whatever the polarity."""
     if current is None or previous is None:
-        return Trend.NONE
+        return Direction.NONE
     now, before = to_decimal(current), to_decimal(previous)
     if now == before:
+        return Direction.SAME
+    return Direction.ROSE if now > before else Direction.FELL
+
+
+def trend(current: Number | None, previous: Number | None, polarity: Polarity) -> Trend:
+    """Better or worse against the previous period; for lower polarity a fall is better."""
+    moved = direction(current, previous)
+    if moved == Direction.NONE:
+        return Trend.NONE
+    if moved == Direction.SAME:
         return Trend.SAME
-    rose = now > before
-    return Trend.BETTER if rose == (polarity == Polarity.HIGHER) else Trend.WORSE
+    return (
+        Trend.BETTER if (moved == Direction.ROSE) == (polarity == Polarity.HIGHER) else Trend.WORSE
+    )
 
 
 def _check_quarters(quarters: int) -> None:

@@ -129,6 +129,7 @@ def test_pathway_view_has_explanations_trend_and_charts(data, client_for):
     assert "YTD 1,500 against pro-rata target 2,500 (annual 5,000 × 6/12): 60% → Red" in html
     assert 'role="img"' in html and "SPA-01: last 2 quarters" in html
     assert "Worse" in html and "was 1,300" in html
+    assert '<span aria-hidden="true">↓</span> Worse' in html  # SPA-01 fell, higher is better
 
 
 def test_kpi_view_has_history_targets_and_commentary(data, client_for):

@@ -413,7 +413,9 @@ def test_trend_follows_polarity(cast):
     fig(cast, "SPA-01", 1, 1, value=D(10))
     fig(cast, "SPA-01", 1, 2, value=D(5))
     assert result(cast, "SPA-03", 1, 2).trend == Trend.BETTER
+    assert result(cast, "SPA-03", 1, 2).trend_shown == "↓ Better"  # fell, lower is better
     assert result(cast, "SPA-01", 1, 2).trend == Trend.WORSE
+    assert result(cast, "SPA-01", 1, 2).trend_shown == "↓ Worse"
     assert result(cast, "SPA-01", 1, 1).trend == Trend.NONE  # nothing before
 
 

@@ -5,11 +5,13 @@ import pytest
 from psis.rag import (
     DEFAULT_TOLERANCE,
     Basis,
+    Direction,
     Judgement,
     Polarity,
     Rag,
     Trend,
     basis,
+    direction,
     forecast,
     judge,
     judge_months,
@@ -17,6 +19,7 @@ from psis.rag import (
     ratio,
     run_rate_needed,
     trend,
+    trend_shown,
 )
 
 D = Decimal
@@ -48,10 +51,23 @@ def test_rag_words_and_exceptions(rag, word, is_exception):
 
 @pytest.mark.parametrize(
     ("value", "arrow"),
-    [(Trend.BETTER, "↑"), (Trend.SAME, "→"), (Trend.WORSE, "↓"), (Trend.NONE, "")],
+    [(Direction.ROSE, "↑"), (Direction.SAME, "→"), (Direction.FELL, "↓"), (Direction.NONE, "")],
 )
-def test_trend_arrows(value, arrow):
+def test_direction_arrows(value, arrow):
     assert value.arrow == arrow
+
+
+@pytest.mark.parametrize(
+    ("value", "word"),
+    [
+        (Trend.BETTER, "Better"),
+        (Trend.SAME, "Same"),
+        (Trend.WORSE, "Worse"),
+        (Trend.NONE, "No trend"),
+    ],
+)
+def test_trend_words(value, word):
+    assert value.word == word
 
 
 def test_enum_values_are_stable():
@@ -413,9 +429,31 @@ def test_trend(current, previous, polarity, expected):
     assert trend(current, previous, polarity) is expected
 
 
-def test_lower_polarity_falling_figure_points_up():
-    assert trend(D(5), D(10), LOWER).arrow == "↑"
-    assert trend(D(5), D(10), HIGHER).arrow == "↓"
+@pytest.mark.parametrize(
+    ("current", "previous", "polarity", "shown"),
+    [
+        # The arrow is the value's direction; the word is better or worse given the polarity.
+        (D(11), D(10), HIGHER, "↑ Better"),
+        (D(10), D(10), HIGHER, "→ Same"),
+        (D(9), D(10), HIGHER, "↓ Worse"),
+        (D(11), D(10), LOWER, "↑ Worse"),
+        (D(10), D(10), LOWER, "→ Same"),
+        (D(9), D(10), LOWER, "↓ Better"),
+        (D("10.01"), D(10), LOWER, "↑ Worse"),
+        (D("9.99"), D(10), LOWER, "↓ Better"),
+        (None, D(10), LOWER, ""),
+        (D(10), None, HIGHER, ""),
+    ],
+)
+def test_trend_shown_arrow_is_direction_word_is_polarity(current, previous, polarity, shown):
+    moved = direction(current, previous)
+    assert trend_shown(moved, trend(current, previous, polarity)) == shown
+
+
+def test_lower_polarity_falling_figure_points_down_and_reads_better():
+    assert direction(D(5), D(10)) is Direction.FELL
+    assert trend(D(5), D(10), LOWER) is Trend.BETTER
+    assert trend(D(5), D(10), HIGHER) is Trend.WORSE
 
 
 # --- forecast and run rate -----------------------------------------------------------------
