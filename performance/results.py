@@ -7,12 +7,14 @@ hands back plain dataclasses. Nothing here is computed in a template.
 How a KPI is judged (its *basis*, a ``psis.rag.Basis`` decided by ``psis.rag.basis``), where the
 contract leaves a choice:
 
-- a target per year, or per week (pro-rated by the weeks in the period), is judged on the year
-  to date against the pro-rata year-to-date target; the quarter alone is shown beside it;
+- a target per year, per quarter ("£75,000 (quarterly)") or per week (pro-rated by the weeks
+  in the period) is judged on the year to date against the pro-rata year-to-date target; the
+  quarter alone is shown beside it;
 - a percentage (sum of numerators over sum of denominators) or an average (weighted by cases)
   is judged on the year to date against its target, which is not pro-rated;
-- a minimum *each quarter* ("a minimum of 60 ... each quarter", "£75,000 (quarterly)") is
-  judged on the quarter, because the seed states it per quarter; the year to date is shown;
+- an administrator can set what a KPI is judged on (``Kpi.judged_on``): a minimum *each
+  quarter* ("a minimum of 60 ... each quarter") is set to the quarter in the catalogue, and is
+  judged on the quarter with the year to date shown;
 - a minimum *each month* is judged month by month (every month met: green) within the quarter;
   a breakdown with a minimum in each category ("in each ICN location") is judged category by
   category; either way the worst month or category sets the RAG;
@@ -490,14 +492,7 @@ def _quarter_and_ytd(kpi: Kpi, sums: _Sums | None) -> _Actuals:
 
 
 def _basis(kpi: Kpi) -> Basis:
-    return rag.basis(
-        measure=kpi.measure,
-        frequency=kpi.frequency,
-        target_period=kpi.target_period,
-        rated=kpi.is_rated,
-        asks_each_month=kpi.asks_each_month,
-        has_total=kpi.has_total,
-    )
+    return kpi.basis
 
 
 def _shown(kpi: Kpi, value: Decimal | None) -> str:

@@ -127,6 +127,28 @@ _BASIS_LABELS = {
 }
 
 
+class JudgedOn(StrEnum):
+    """An administrator's choice of what a KPI's headline is judged on (``basis`` applies it)."""
+
+    AUTOMATIC = "auto"  # by the KPI's shape (see ``basis``)
+    YEAR_TO_DATE = "ytd"
+    QUARTER = "quarter"
+    EACH_MONTH = "months"  # only where the return asks for each month's figure
+
+
+class YearToDate(StrEnum):
+    """How a KPI's year to date is formed from its quarters' figures.
+
+    A percentage is always sum of numerators over sum of denominators, and an average weighted
+    by its cases; for counts, money and breakdowns: SUM adds up a flow (people seen, pounds);
+    LATEST takes the latest reported value of a level (people on a register, members) and never
+    sums it, nor pro-rates its target.
+    """
+
+    SUM = "sum"
+    LATEST = "latest"
+
+
 def basis(
     *,
     measure: str,
@@ -135,6 +157,7 @@ def basis(
     rated: bool,
     asks_each_month: bool,
     has_total: bool,
+    judged_on: str = JudgedOn.AUTOMATIC,
 ) -> Basis:
     """What a KPI's headline is judged on, where the contract leaves a choice.
 
@@ -144,10 +167,14 @@ def basis(
     ``has_total``: a breakdown that also reports its total.
 
     Evidence takes the commissioner's rating; a KPI with no rule-set target is not rated; one
-    reported annually is judged on the year; a percentage or average, and a target per year or
-    per week, on the year to date; a monthly minimum asked month by month on each month, and a
-    breakdown without a total with a monthly minimum on each category; anything else (a minimum
-    each quarter, a level) on the quarter.
+    reported annually is judged on the year. Otherwise an administrator's ``judged_on`` (a
+    ``JudgedOn``) decides, where it is not automatic (each month only where the return asks for
+    each month's figure). Automatically: a percentage or average, and a target per year, per
+    quarter (a quarterly money target such as "£75,000 (quarterly)": the quarter is shown
+    beside it) or per week, on the year to date; a monthly minimum asked month by month on each
+    month, and a breakdown without a total with a monthly minimum on each category; anything
+    else (a level, not pro-rated) on the quarter. "A minimum of N each quarter" is judged on the
+    quarter by setting ``judged_on`` to quarter.
     """
     if measure == "evidence":
         return Basis.RATING
@@ -155,10 +182,17 @@ def basis(
         return Basis.NONE
     if frequency == "annual":
         return Basis.YEAR
+    match JudgedOn(judged_on):
+        case JudgedOn.YEAR_TO_DATE:
+            return Basis.YEAR_TO_DATE
+        case JudgedOn.QUARTER:
+            return Basis.QUARTER
+        case JudgedOn.EACH_MONTH if asks_each_month:
+            return Basis.EACH_MONTH
     if measure in ("percentage", "average"):
         return Basis.YEAR_TO_DATE
     match target_period:
-        case TargetPeriod.ANNUAL | TargetPeriod.WEEKLY:
+        case TargetPeriod.ANNUAL | TargetPeriod.QUARTERLY | TargetPeriod.WEEKLY:
             return Basis.YEAR_TO_DATE
         case TargetPeriod.MONTHLY if asks_each_month:
             return Basis.EACH_MONTH

@@ -14,6 +14,7 @@ from django.core.management import call_command
 from contracts.models import Contract, ReportingPeriod
 from kpis.models import Kpi
 from kpis.reference_data import PSIS_CATALOGUE, ReferenceDataError, load_reference_data
+from psis.rag import Basis
 
 SEED_NAME = "000_18b49d68ad15cc08.txt"  # the award report, in the source documents (seeds_dir)
 
@@ -178,6 +179,28 @@ def test_loading_twice_changes_nothing(psis):
         ReportingPeriod.objects.count(),
         Contract.objects.count(),
     ) == before
+
+
+@pytest.mark.django_db
+def test_what_the_headline_is_judged_on(psis):
+    """A quarterly money target on the year to date; "a minimum of 60 ... each quarter" on the
+    quarter, set in the catalogue."""
+    kpis = Kpi.objects.filter(pathway__contract=psis)
+    income = kpis.get(code="SPA-07")
+    each_quarter = kpis.get(code="PD-02")
+    assert (income.judged_on, income.basis) == ("auto", Basis.YEAR_TO_DATE)
+    assert (each_quarter.judged_on, each_quarter.basis) == ("quarter", Basis.QUARTER)
+    assert set(kpis.exclude(judged_on="auto").values_list("code", flat=True)) == {"PD-02"}
+
+
+@pytest.mark.django_db
+def test_a_bad_judged_on_is_refused(tmp_path):
+    data = yaml.safe_load(PSIS_CATALOGUE.read_text())
+    data["pathways"][1]["kpis"][2]["judged_on"] = "whenever"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    with pytest.raises(ReferenceDataError, match=r"'judged_on' is 'whenever'"):
+        load_reference_data(catalogue_path=bad)
 
 
 @pytest.mark.django_db

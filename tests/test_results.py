@@ -12,7 +12,7 @@ from demo.overrides import seed_demo_overrides
 from kpis.models import Kpi, KpiCategory, KpiTarget
 from performance import results, services
 from performance.models import RagOverride
-from psis.rag import Rag, Trend
+from psis.rag import Basis, Rag, Trend
 from reports.models import BreakdownFigure, Figure
 from tests.builders import LATER, fig, period, ret
 
@@ -227,14 +227,43 @@ def test_breakdown_uses_its_total_else_the_sum_of_its_categories(cast):
     assert r2.rag == Rag.NO_TARGET
 
 
-def test_quarterly_target_is_judged_on_the_quarter(cast):
-    fig(cast, "SPA-02", 1, 1, value=D(150000))
-    fig(cast, "SPA-02", 1, 2, value=D(60000))  # YTD 210,000 of 150,000 but the quarter is short
+@pytest.mark.parametrize(
+    ("second", "rag"),
+    [(D(70000), Rag.GREEN), (D("69999.99"), Rag.AMBER)],  # YTD 150,000 is the YTD target
+)
+def test_quarterly_money_target_is_judged_on_the_year_to_date(cast, second, rag):
+    """ "£75,000 (quarterly)": £80,000 then £70,000 is on target for the year so far."""
+    fig(cast, "SPA-02", 1, 1, value=D(80000))
+    fig(cast, "SPA-02", 1, 2, value=second)
     r = result(cast, "SPA-02", 1, 2)
+    assert r.basis == Basis.YEAR_TO_DATE and r.headline_is_ytd
     assert r.quarter_target == D(75000)
     assert r.ytd_target == D(150000)
-    assert r.rag == Rag.RED  # 60,000 / 75,000 = 0.8
-    assert "YTD £210,000 against pro-rata target £150,000" in r.explanation
+    assert r.rag == rag, r.explanation
+    assert r.quarter_rag == Rag.AMBER  # the quarter alone, shown beside it: 70,000 / 75,000
+    assert r.explanation.startswith("YTD £")
+    assert "against pro-rata target £150,000" in r.explanation
+
+
+def test_each_month_can_be_chosen_only_where_the_return_asks_for_months(cast):
+    monthly = kpi(cast.spa, "SPA-85", target=18, period="monthly", judged_on="months")
+    monthly.full_clean()
+    quarterly = kpi(cast.spa, "SPA-86", target=60, period="quarterly", judged_on="months")
+    with pytest.raises(ValidationError, match="Each month applies only"):
+        quarterly.full_clean()
+
+
+@pytest.mark.parametrize(("second", "rag"), [(D(60), Rag.GREEN), (D(59), Rag.AMBER)])
+def test_minimum_each_quarter_is_judged_on_the_quarter(cast, second, rag):
+    """ "A minimum of 60 ... each quarter": a strong first quarter does not carry a weak one."""
+    each = kpi(cast.spa, "SPA-84", target=60, period="quarterly", judged_on="quarter")
+    fig(cast, each, 1, 1, value=D(100))
+    fig(cast, each, 1, 2, value=second)  # YTD 160 or 159, well over the YTD target of 120
+    r = result(cast, each, 1, 2)
+    assert r.basis == Basis.QUARTER
+    assert r.rag == rag == r.quarter_rag, r.explanation
+    assert r.ytd_target == D(120)
+    assert r.explanation.startswith(f"Quarter {second}")
 
 
 def test_weekly_target_is_pro_rated_by_weeks(cast):

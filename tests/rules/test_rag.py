@@ -537,10 +537,32 @@ QUARTERLY_COUNT = {
         # ... but with a total, or not a breakdown, or not asked each month: the quarter
         ({"measure": "breakdown", "target_period": "monthly", "has_total": True}, Basis.QUARTER),
         ({"target_period": "monthly"}, Basis.QUARTER),
-        ({"measure": "breakdown", "target_period": "quarterly"}, Basis.QUARTER),
-        # a minimum each quarter, or a level not pro-rated: the quarter
-        ({}, Basis.QUARTER),
+        # a quarterly target on a count, money or breakdown: the year to date (quarter beside it)
+        ({}, Basis.YEAR_TO_DATE),
+        ({"measure": "money"}, Basis.YEAR_TO_DATE),
+        ({"measure": "breakdown", "target_period": "quarterly"}, Basis.YEAR_TO_DATE),
+        # a level not pro-rated: the quarter
         ({"target_period": "none"}, Basis.QUARTER),
+        # an administrator's choice: "a minimum of N each quarter" is set to the quarter
+        ({"judged_on": "quarter"}, Basis.QUARTER),
+        ({"judged_on": "quarter", "measure": "money"}, Basis.QUARTER),
+        ({"judged_on": "quarter", "measure": "percentage"}, Basis.QUARTER),
+        ({"judged_on": "ytd", "target_period": "none"}, Basis.YEAR_TO_DATE),
+        (
+            {"judged_on": "ytd", "target_period": "monthly", "asks_each_month": True},
+            Basis.YEAR_TO_DATE,
+        ),
+        (
+            {"judged_on": "months", "target_period": "monthly", "asks_each_month": True},
+            Basis.EACH_MONTH,
+        ),
+        # ... each month only where the return asks for each month: else automatic
+        ({"judged_on": "months"}, Basis.YEAR_TO_DATE),
+        ({"judged_on": "auto"}, Basis.YEAR_TO_DATE),
+        # ... but never over evidence, no target, or an annual return
+        ({"judged_on": "quarter", "measure": "evidence"}, Basis.RATING),
+        ({"judged_on": "quarter", "rated": False}, Basis.NONE),
+        ({"judged_on": "quarter", "frequency": "annual"}, Basis.YEAR),
     ],
 )
 def test_basis_at_each_branch(changes, expected):
