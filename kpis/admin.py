@@ -59,7 +59,7 @@ class KpiAdmin(admin.ModelAdmin):
         ("Shape", {"fields": ("measure", "has_total", "frequency", "oba_class", "polarity")}),
         (
             "Target and RAG",
-            {"fields": ("target_status", "target_period", "judged_on", "tolerance")},
+            {"fields": ("target_status", "target_period", "ytd", "judged_on", "tolerance")},
         ),
         ("Provenance", {"classes": ("collapse",), "fields": ("seed_text", "note")}),
     )

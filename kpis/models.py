@@ -52,6 +52,14 @@ class JudgedOn(models.TextChoices):
     EACH_MONTH = rag.JudgedOn.EACH_MONTH.value, "Each month (the worst month sets the RAG)"
 
 
+class YearToDate(models.TextChoices):
+    SUM = rag.YearToDate.SUM.value, "Sum of the quarters (a flow: people seen, referrals, £)"
+    LATEST = (
+        rag.YearToDate.LATEST.value,
+        "Latest reported value (a level: on a register, members; target not pro-rated)",
+    )
+
+
 class ObaClass(models.TextChoices):
     HOW_MUCH = "how_much", "How much did we do?"
     HOW_WELL = "how_well", "How well did we do it?"
@@ -82,6 +90,16 @@ class Kpi(models.Model):
     )
     frequency = models.CharField(
         max_length=20, choices=Frequency.choices, default=Frequency.QUARTERLY
+    )
+    ytd = models.CharField(
+        "year to date is",
+        max_length=10,
+        choices=YearToDate.choices,
+        default=YearToDate.SUM,
+        help_text=(
+            "How a count, money or breakdown KPI's year to date is formed. A percentage is always "
+            "sum of numerators over sum of denominators, an average weighted by its cases."
+        ),
     )
     judged_on = models.CharField(
         "headline judged on",
@@ -163,6 +181,16 @@ class Kpi(models.Model):
         )
 
     @property
+    def is_level(self) -> bool:
+        """A level (people on a register): its year to date is the latest value, never a sum,
+        and its target is not pro-rated."""
+        return self.ytd == YearToDate.LATEST and self.measure in (
+            Measure.COUNT,
+            Measure.MONEY,
+            Measure.BREAKDOWN,
+        )
+
+    @property
     def basis(self) -> rag.Basis:
         """What the headline RAG is judged on (see ``psis.rag.basis``)."""
         return rag.basis(
@@ -177,6 +205,17 @@ class Kpi(models.Model):
 
     def clean(self):
         super().clean()
+        if self.ytd == YearToDate.LATEST and self.measure not in (
+            Measure.COUNT,
+            Measure.MONEY,
+            Measure.BREAKDOWN,
+        ):
+            raise ValidationError(
+                {
+                    "ytd": "Only a count, money or breakdown can be a level; a percentage's year "
+                    "to date is sum over sum, an average's weighted by its cases."
+                }
+            )
         if self.judged_on == JudgedOn.EACH_MONTH and not self.asks_each_month:
             raise ValidationError(
                 {

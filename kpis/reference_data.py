@@ -25,6 +25,7 @@ from kpis.models import (
     Polarity,
     TargetPeriod,
     TargetStatus,
+    YearToDate,
 )
 from pathways.models import Pathway
 
@@ -55,6 +56,7 @@ KPI_CHOICES = {
 # Optional keys, with the model's default where absent.
 KPI_OPTIONAL_CHOICES = {
     "judged_on": JudgedOn.values,
+    "ytd": YearToDate.values,
 }
 
 
@@ -124,6 +126,12 @@ def check_kpi(entry: dict, pathway_code: str) -> None:
             )
     if entry.get("has_total") and entry["measure"] != Measure.BREAKDOWN:
         raise ReferenceDataError(f"{where}: has_total applies to breakdowns only.")
+    if entry.get("ytd") == YearToDate.LATEST and entry["measure"] not in (
+        Measure.COUNT,
+        Measure.MONEY,
+        Measure.BREAKDOWN,
+    ):
+        raise ReferenceDataError(f"{where}: only a count, money or breakdown can be a level.")
     if entry.get("categories") and entry["measure"] != Measure.BREAKDOWN:
         raise ReferenceDataError(f"{where}: categories apply to breakdowns only.")
 
@@ -230,6 +238,7 @@ def _load_kpi(entry: dict, pathway: Pathway, order: int) -> Kpi:
             "oba_class": entry["oba"],
             "has_total": entry.get("has_total", False),
             "judged_on": entry.get("judged_on", JudgedOn.AUTOMATIC),
+            "ytd": entry.get("ytd", YearToDate.SUM),
             "seed_text": entry.get("seed_text", ""),
             "note": entry.get("note", ""),
             "order": order,

@@ -137,6 +137,7 @@ def test_kpi_view_has_history_targets_and_commentary(data, client_for):
     html = client.get(urls()[4]).content.decode()
     assert "Year 1 Q1" in html and "Year 1 Q2" in html
     assert "From year 1: 5,000 (annual)" in html
+    assert 'Year to date is</dt><dd class="col-sm-7">Sum of the quarters' in html
     assert 'Headline judged on</dt><dd class="col-sm-7">Year to date (automatic)' in html
     assert "Staff off" in html
     assert "Record the override" in html  # a commissioner may override

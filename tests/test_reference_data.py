@@ -194,6 +194,18 @@ def test_what_the_headline_is_judged_on(psis):
 
 
 @pytest.mark.django_db
+def test_levels_take_the_latest_value_as_their_year_to_date(psis):
+    """The carers register's total members (and their breakdown) and "carers on register during
+    quarter" are levels; everything else is summed (or is a rate or an average)."""
+    kpis = Kpi.objects.filter(pathway__contract=psis)
+    levels = set(kpis.filter(ytd="latest").values_list("code", flat=True))
+    assert levels == {"AC-04", "AC-05", "DR-04"}
+    assert all(k.is_level for k in kpis.filter(ytd="latest"))
+    assert kpis.get(code="AC-03").ytd == "sum"  # new members joining: a flow
+    assert kpis.get(code="DR-04").basis == Basis.QUARTER
+
+
+@pytest.mark.django_db
 def test_a_bad_judged_on_is_refused(tmp_path):
     data = yaml.safe_load(PSIS_CATALOGUE.read_text())
     data["pathways"][1]["kpis"][2]["judged_on"] = "whenever"

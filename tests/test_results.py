@@ -245,6 +245,46 @@ def test_quarterly_money_target_is_judged_on_the_year_to_date(cast, second, rag)
     assert "against pro-rata target £150,000" in r.explanation
 
 
+@pytest.mark.parametrize(
+    ("second", "rag"),
+    [(D(100), Rag.GREEN), (D(99), Rag.AMBER), (D(90), Rag.AMBER), (D(89), Rag.RED)],
+)
+def test_a_level_is_never_summed_nor_pro_rated(cast, second, rag):
+    """ "Number of carers on register during quarter | 100" (DR-04): a level, not a flow."""
+    register = kpi(cast.spa, "SPA-87", target=100, period="none", ytd="latest")
+    fig(cast, register, 1, 1, value=D(200))
+    fig(cast, register, 1, 2, value=second)
+    r = result(cast, register, 1, 2)
+    assert r.ytd_actual == second  # the latest, not 200 + second
+    assert r.quarter_target == r.ytd_target == r.annual_target == D(100)
+    assert r.rag == rag, r.explanation
+    assert r.forecast is None and r.run_rate_needed is None
+
+
+def test_a_register_total_takes_the_latest_reported_value(cast):
+    """AC-04-like: 200 then 221 is 221 year to date, not 421; a quarter left unreported does not
+    make it partial, and the next year starts afresh."""
+    members = kpi(cast.spa, "SPA-88", ytd="latest")
+    flow = kpi(cast.spa, "SPA-89")
+    for k in (members, flow):
+        fig(cast, k, 1, 1, value=D(200))
+        fig(cast, k, 1, 2, value=D(221))
+    assert result(cast, members, 1, 2).ytd_actual == D(221)
+    assert result(cast, flow, 1, 2).ytd_actual == D(421)  # a flow is still summed
+    fig(cast, members, 1, 4, value=D(240))  # Q3 not reported: the latest is still the latest
+    r = result(cast, members, 1, 4)
+    assert r.ytd_actual == D(240) and r.missing_quarters == ()
+    assert "YTD is partial" not in r.explanation
+    fig(cast, members, 2, 1, value=D(230))
+    assert result(cast, members, 2, 1).ytd_actual == D(230)
+
+
+def test_a_rate_or_average_cannot_be_a_level(cast):
+    rate = kpi(cast.spa, "SPA-90", "percentage", target=90, period="none", ytd="latest")
+    with pytest.raises(ValidationError, match="can be a level"):
+        rate.full_clean()
+
+
 def test_each_month_can_be_chosen_only_where_the_return_asks_for_months(cast):
     monthly = kpi(cast.spa, "SPA-85", target=18, period="monthly", judged_on="months")
     monthly.full_clean()
