@@ -48,6 +48,8 @@ class KpiAdmin(admin.ModelAdmin):
         "target_status",
         "target_period",
         "frequency",
+        "ytd",
+        "judged_on",
         "oba_class",
         "polarity",
     )

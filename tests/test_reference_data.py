@@ -235,6 +235,10 @@ def test_export_kpi_catalogue_command_writes_every_kpi(psis, tmp_path, capsys):
     spa = next(r for r in rows if r["KPI code"] == "SPA-05")
     assert spa["Year 1 target"] == "5000"
     assert spa["Target period"] == "Annual"
+    assert spa["Headline judged on"] == "Year to date"
+    register = next(r for r in rows if r["KPI code"] == "DR-04")
+    assert register["Year to date is"].startswith("Latest reported value")
+    assert register["Headline judged on"] == "Quarter"
     sitting = next(r for r in rows if "sitting services" in r["Description"])
     assert (sitting["Year 1 target"], sitting["Year 2 target"]) == ("280", "365")
 
