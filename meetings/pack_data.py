@@ -464,12 +464,14 @@ RAG_RULES = [
     ),
     (
         "Headline RAG",
-        "Counts and money against an annual or weekly target are judged year to date against "
-        "the pro-rata year-to-date target, with the quarter shown beside it. A percentage's "
-        "year to date is the sum of numerators over the sum of denominators; an average is "
-        "weighted by its cases. A minimum each quarter, each month or in each category is "
-        "judged on the quarter (every month or category must meet it). KPIs reported annually "
-        "are judged once, in the last quarter of the contract year.",
+        "Counts and money against an annual, quarterly or weekly target are judged year to "
+        "date against the pro-rata year-to-date target, with the quarter shown beside it. A "
+        "percentage's year to date is the sum of numerators over the sum of denominators; an "
+        "average is weighted by its cases; a level (people on a register, members) takes its "
+        "latest value, never a sum, against a target that is not pro-rated. A minimum each "
+        "quarter, each month or in each category is judged on the quarter (every month or "
+        "category must meet it). KPIs reported annually are judged once, in the last quarter "
+        "of the contract year. What each KPI is judged on is shown on its KPI page.",
     ),
     (
         "Missing",
