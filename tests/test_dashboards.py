@@ -143,6 +143,21 @@ def test_kpi_view_has_history_targets_and_commentary(data, client_for):
     assert "Record the override" in html  # a commissioner may override
 
 
+def test_quarterly_money_target_shows_green_year_to_date_with_the_quarter_beside_it(
+    cast, client_for
+):
+    """ "£75,000 (quarterly)": £80,000 then £70,000 meets the year to date."""
+    for quarter, value in ((1, 80000), (2, 70000)):
+        spa = ret(cast.spa, period_of(cast.contract, 1, quarter))
+        Figure.objects.create(ret=spa, kpi=cast.kpis["SPA-02"], value=D(value))
+    page = reverse("performance_kpi", args=["PSIS", "SPA-02"]) + f"?quarter={QUARTER}"
+    html = client_for(cast.commissioner).get(page).content.decode()
+    assert "YTD £150,000 against pro-rata target £150,000" in html
+    assert "100% → Green" in html
+    assert "This quarter alone: Quarter £70,000 against target £75,000" in html
+    assert 'Headline judged on</dt><dd class="col-sm-7">Year to date (automatic)' in html
+
+
 def test_kpi_view_shows_the_review_thread_per_quarter(data, client_for):
     ret = Return.objects.get(pathway=data.spa, period=period_of(data.contract, 1, 2))
     ReturnComment.objects.create(
