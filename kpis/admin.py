@@ -48,6 +48,8 @@ class KpiAdmin(admin.ModelAdmin):
         "target_status",
         "target_period",
         "frequency",
+        "ytd",
+        "judged_on",
         "oba_class",
         "polarity",
     )
@@ -57,7 +59,10 @@ class KpiAdmin(admin.ModelAdmin):
     fieldsets = (
         ("Wording", {"fields": ("pathway", "code", "section", "outcome", "description", "order")}),
         ("Shape", {"fields": ("measure", "has_total", "frequency", "oba_class", "polarity")}),
-        ("Target and RAG", {"fields": ("target_status", "target_period", "tolerance")}),
+        (
+            "Target and RAG",
+            {"fields": ("target_status", "target_period", "ytd", "judged_on", "tolerance")},
+        ),
         ("Provenance", {"classes": ("collapse",), "fields": ("seed_text", "note")}),
     )
 

@@ -15,7 +15,14 @@ FIXED_HEADERS_BEFORE = [
     "Polarity",
     "Target status",
 ]
-FIXED_HEADERS_AFTER = ["Target period", "Reporting frequency", "OBA class", "Notes"]
+FIXED_HEADERS_AFTER = [
+    "Target period",
+    "Reporting frequency",
+    "Year to date is",
+    "Headline judged on",
+    "OBA class",
+    "Notes",
+]
 
 
 def catalogue_years(contract: Contract) -> list[int]:
@@ -55,6 +62,8 @@ def catalogue_rows(contract: Contract, pathways=None) -> Iterator[list]:
             *targets,
             kpi.get_target_period_display(),
             kpi.get_frequency_display(),
+            kpi.get_ytd_display(),
+            kpi.basis.label,
             kpi.get_oba_class_display(),
             kpi.note,
         ]

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -44,6 +45,21 @@ class Frequency(models.TextChoices):
     ANNUAL = "annual", "Annually (in the last quarter of the contract year)"
 
 
+class JudgedOn(models.TextChoices):
+    AUTOMATIC = rag.JudgedOn.AUTOMATIC.value, "Automatic (by the KPI's shape)"
+    YEAR_TO_DATE = rag.JudgedOn.YEAR_TO_DATE.value, "Year to date (the quarter shown beside it)"
+    QUARTER = rag.JudgedOn.QUARTER.value, "Each quarter on its own"
+    EACH_MONTH = rag.JudgedOn.EACH_MONTH.value, "Each month (the worst month sets the RAG)"
+
+
+class YearToDate(models.TextChoices):
+    SUM = rag.YearToDate.SUM.value, "Sum of the quarters (a flow: people seen, referrals, £)"
+    LATEST = (
+        rag.YearToDate.LATEST.value,
+        "Latest reported value (a level: on a register, members; target not pro-rated)",
+    )
+
+
 class ObaClass(models.TextChoices):
     HOW_MUCH = "how_much", "How much did we do?"
     HOW_WELL = "how_well", "How well did we do it?"
@@ -74,6 +90,28 @@ class Kpi(models.Model):
     )
     frequency = models.CharField(
         max_length=20, choices=Frequency.choices, default=Frequency.QUARTERLY
+    )
+    ytd = models.CharField(
+        "year to date is",
+        max_length=10,
+        choices=YearToDate.choices,
+        default=YearToDate.SUM,
+        help_text=(
+            "How a count, money or breakdown KPI's year to date is formed. A percentage is always "
+            "sum of numerators over sum of denominators, an average weighted by its cases."
+        ),
+    )
+    judged_on = models.CharField(
+        "headline judged on",
+        max_length=20,
+        choices=JudgedOn.choices,
+        default=JudgedOn.AUTOMATIC,
+        help_text=(
+            "What the headline RAG is judged on. Automatic: the year to date for counts and money "
+            "(a quarterly target included), each month where the return asks for each month. "
+            "Choose 'each quarter' for 'a minimum of N each quarter'. 'Each month' applies only "
+            "to a monthly count minimum reported quarterly."
+        ),
     )
     oba_class = models.CharField(
         "OBA class", max_length=20, choices=ObaClass.choices, default=ObaClass.HOW_MUCH
@@ -141,6 +179,50 @@ class Kpi(models.Model):
             and self.measure == Measure.COUNT
             and self.frequency == Frequency.QUARTERLY
         )
+
+    @property
+    def is_level(self) -> bool:
+        """A level (people on a register): its year to date is the latest value, never a sum,
+        and its target is not pro-rated."""
+        return self.ytd == YearToDate.LATEST and self.measure in (
+            Measure.COUNT,
+            Measure.MONEY,
+            Measure.BREAKDOWN,
+        )
+
+    @property
+    def basis(self) -> rag.Basis:
+        """What the headline RAG is judged on (see ``psis.rag.basis``)."""
+        return rag.basis(
+            measure=self.measure,
+            frequency=self.frequency,
+            target_period=self.target_period,
+            rated=self.is_rated,
+            asks_each_month=self.asks_each_month,
+            has_total=self.has_total,
+            judged_on=self.judged_on,
+        )
+
+    def clean(self):
+        super().clean()
+        if self.ytd == YearToDate.LATEST and self.measure not in (
+            Measure.COUNT,
+            Measure.MONEY,
+            Measure.BREAKDOWN,
+        ):
+            raise ValidationError(
+                {
+                    "ytd": "Only a count, money or breakdown can be a level; a percentage's year "
+                    "to date is sum over sum, an average's weighted by its cases."
+                }
+            )
+        if self.judged_on == JudgedOn.EACH_MONTH and not self.asks_each_month:
+            raise ValidationError(
+                {
+                    "judged_on": "Each month applies only to a monthly count minimum reported "
+                    "quarterly (the return asks for each month's figure)."
+                }
+            )
 
     def is_due(self, period) -> bool:
         """Annual KPIs are asked for once, in the last quarter of the contract year."""

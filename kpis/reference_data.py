@@ -16,6 +16,7 @@ from contracts.models import Contract, FundingSource, Organisation
 from contracts.services import contract_sync_periods
 from kpis.models import (
     Frequency,
+    JudgedOn,
     Kpi,
     KpiCategory,
     KpiTarget,
@@ -24,6 +25,7 @@ from kpis.models import (
     Polarity,
     TargetPeriod,
     TargetStatus,
+    YearToDate,
 )
 from pathways.models import Pathway
 
@@ -49,6 +51,12 @@ KPI_CHOICES = {
     "target_period": TargetPeriod.values,
     "frequency": Frequency.values,
     "oba": ObaClass.values,
+}
+
+# Optional keys, with the model's default where absent.
+KPI_OPTIONAL_CHOICES = {
+    "judged_on": JudgedOn.values,
+    "ytd": YearToDate.values,
 }
 
 
@@ -111,8 +119,19 @@ def check_kpi(entry: dict, pathway_code: str) -> None:
         raise ReferenceDataError(f"{where}: target_status is 'set' but no target is given.")
     if entry["target_status"] == TargetStatus.NONE and targets:
         raise ReferenceDataError(f"{where}: a target is given but target_status is 'none'.")
+    for key, allowed in KPI_OPTIONAL_CHOICES.items():
+        if key in entry and entry[key] not in allowed:
+            raise ReferenceDataError(
+                f"{where}: '{key}' is {entry[key]!r}; expected one of {', '.join(allowed)}."
+            )
     if entry.get("has_total") and entry["measure"] != Measure.BREAKDOWN:
         raise ReferenceDataError(f"{where}: has_total applies to breakdowns only.")
+    if entry.get("ytd") == YearToDate.LATEST and entry["measure"] not in (
+        Measure.COUNT,
+        Measure.MONEY,
+        Measure.BREAKDOWN,
+    ):
+        raise ReferenceDataError(f"{where}: only a count, money or breakdown can be a level.")
     if entry.get("categories") and entry["measure"] != Measure.BREAKDOWN:
         raise ReferenceDataError(f"{where}: categories apply to breakdowns only.")
 
@@ -218,6 +237,8 @@ def _load_kpi(entry: dict, pathway: Pathway, order: int) -> Kpi:
             "frequency": entry["frequency"],
             "oba_class": entry["oba"],
             "has_total": entry.get("has_total", False),
+            "judged_on": entry.get("judged_on", JudgedOn.AUTOMATIC),
+            "ytd": entry.get("ytd", YearToDate.SUM),
             "seed_text": entry.get("seed_text", ""),
             "note": entry.get("note", ""),
             "order": order,

@@ -239,7 +239,7 @@ def _override_note(result) -> str:
 def _trend(result) -> str:
     if result.trend == Trend.NONE:
         return DASH
-    return f"{result.trend.arrow} {result.trend_word}"
+    return result.trend_shown or DASH
 
 
 def kpi_row(result, *, with_chart: bool = True) -> KpiRow:
@@ -464,12 +464,14 @@ RAG_RULES = [
     ),
     (
         "Headline RAG",
-        "Counts and money against an annual or weekly target are judged year to date against "
-        "the pro-rata year-to-date target, with the quarter shown beside it. A percentage's "
-        "year to date is the sum of numerators over the sum of denominators; an average is "
-        "weighted by its cases. A minimum each quarter, each month or in each category is "
-        "judged on the quarter (every month or category must meet it). KPIs reported annually "
-        "are judged once, in the last quarter of the contract year.",
+        "Counts and money against an annual, quarterly or weekly target are judged year to "
+        "date against the pro-rata year-to-date target, with the quarter shown beside it. A "
+        "percentage's year to date is the sum of numerators over the sum of denominators; an "
+        "average is weighted by its cases; a level (people on a register, members) takes its "
+        "latest value, never a sum, against a target that is not pro-rated. A minimum each "
+        "quarter, each month or in each category is judged on the quarter (every month or "
+        "category must meet it). KPIs reported annually are judged once, in the last quarter "
+        "of the contract year. What each KPI is judged on is shown on its KPI page.",
     ),
     (
         "Missing",
@@ -489,8 +491,9 @@ RAG_RULES = [
     ),
     (
         "Trend",
-        "Against the previous quarter in which the KPI was due: ↑ better, → same, ↓ worse, "
-        "taking polarity into account (for lower-is-better measures a fall is better).",
+        "Against the previous quarter in which the KPI was due: the arrow shows which way the "
+        "value moved (↑ rose, → same, ↓ fell); the word says better or worse given the polarity "
+        "(for lower-is-better measures a fall is better).",
     ),
     (
         "Forecast",

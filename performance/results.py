@@ -7,16 +7,20 @@ hands back plain dataclasses. Nothing here is computed in a template.
 How a KPI is judged (its *basis*, a ``psis.rag.Basis`` decided by ``psis.rag.basis``), where the
 contract leaves a choice:
 
-- a target per year, or per week (pro-rated by the weeks in the period), is judged on the year
-  to date against the pro-rata year-to-date target; the quarter alone is shown beside it;
+- a target per year, per quarter ("£75,000 (quarterly)") or per week (pro-rated by the weeks
+  in the period) is judged on the year to date against the pro-rata year-to-date target; the
+  quarter alone is shown beside it;
 - a percentage (sum of numerators over sum of denominators) or an average (weighted by cases)
   is judged on the year to date against its target, which is not pro-rated;
-- a minimum *each quarter* ("a minimum of 60 ... each quarter", "£75,000 (quarterly)") is
-  judged on the quarter, because the seed states it per quarter; the year to date is shown;
+- an administrator can set what a KPI is judged on (``Kpi.judged_on``): a minimum *each
+  quarter* ("a minimum of 60 ... each quarter") is set to the quarter in the catalogue, and is
+  judged on the quarter with the year to date shown;
 - a minimum *each month* is judged month by month (every month met: green) within the quarter;
   a breakdown with a minimum in each category ("in each ICN location") is judged category by
   category; either way the worst month or category sets the RAG;
-- a level with no pro-rating ("carers on register during quarter") is judged on the quarter;
+- a level ("carers on register during quarter", ``Kpi.ytd`` latest) is never summed: its year
+  to date is the latest value reported in the year, its target is not pro-rated and it has no
+  year-end forecast; with no pro-rated target period it is judged on the quarter;
 - a KPI reported annually is due only in the last quarter of the contract year, and its one
   figure is judged against the whole year's target;
 - evidence takes the commissioner's rating on review (until rated: "Evidence").
@@ -118,12 +122,21 @@ class KpiResult:
 
     @property
     def trend_word(self) -> str:
-        return {
-            Trend.BETTER: "Better",
-            Trend.SAME: "Same",
-            Trend.WORSE: "Worse",
-            Trend.NONE: "No trend",
-        }[self.trend]
+        return self.trend.word
+
+    @property
+    def direction(self) -> rag.Direction:
+        """Which way the value moved since the previous quarter (the arrow; not the polarity)."""
+        return rag.direction(self.actual, self.previous_actual)
+
+    @property
+    def trend_arrow(self) -> str:
+        return self.direction.arrow
+
+    @property
+    def trend_shown(self) -> str:
+        """e.g. "↓ Better" for a lower-is-better KPI whose value fell."""
+        return rag.trend_shown(self.direction, self.trend)
 
     @property
     def headline_is_ytd(self) -> bool:
@@ -339,7 +352,8 @@ class _Sums(NamedTuple):
     amount: count, pounds, or a breakdown's total (else the sum of its categories), in pence;
     num / den: a percentage's numerator and denominator; weighted / cases: an average's
     value × cases (in pence) and cases. ``ytd_*`` are running sums within the contract year;
-    ``*_n`` count the quarters that reported the figure.
+    ``*_n`` count the quarters that reported the figure; ``latest_amount`` is the latest
+    amount reported in the contract year so far (a level's year to date).
     """
 
     value: int | None
@@ -354,6 +368,7 @@ class _Sums(NamedTuple):
     ytd_cases: int
     ytd_weighted: int
     ytd_weighted_n: int
+    latest_amount: int | None = None
 
 
 _SUM_COLUMNS = ["amount", "num", "den", "cases", "weighted"]
@@ -414,6 +429,7 @@ def _sums(
     keys = [frame["kpi"], frame["year"]]
     running = frame[_SUM_COLUMNS].fillna(0).astype("int64").groupby(keys).cumsum()
     reported = frame[_SUM_COLUMNS].notna().astype("int64").groupby(keys).cumsum()
+    latest = frame["amount"].groupby(keys).ffill()
 
     def column(series) -> list:
         return series.astype(object).where(series.notna(), None).tolist()
@@ -431,6 +447,7 @@ def _sums(
         running["cases"].tolist(),
         running["weighted"].tolist(),
         reported["weighted"].tolist(),
+        column(latest),
     ]
     keys_out = zip(frame["kpi"].tolist(), frame["period"].tolist(), strict=True)
     rows_out = zip(*out_columns, strict=True)
@@ -476,19 +493,14 @@ def _quarter_and_ytd(kpi: Kpi, sums: _Sums | None) -> _Actuals:
             return _Actuals(None, None, 0)
         case _:
             amount = _from_pence(sums.amount)
+            if kpi.is_level:  # the latest value of the year so far, never a sum
+                return _Actuals(amount, _from_pence(sums.latest_amount), sums.ytd_amount_n)
             ytd = _from_pence(sums.ytd_amount) if sums.ytd_amount_n else None
             return _Actuals(amount, ytd, sums.ytd_amount_n)
 
 
 def _basis(kpi: Kpi) -> Basis:
-    return rag.basis(
-        measure=kpi.measure,
-        frequency=kpi.frequency,
-        target_period=kpi.target_period,
-        rated=kpi.is_rated,
-        asks_each_month=kpi.asks_each_month,
-        has_total=kpi.has_total,
-    )
+    return kpi.basis
 
 
 def _shown(kpi: Kpi, value: Decimal | None) -> str:
@@ -578,6 +590,8 @@ def _targets(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> _Targets:
     if value is None:
         return _NO_TARGETS
     tp = targets.TargetPeriod(kpi.target_period)
+    if kpi.is_level:  # a level's target holds at every point of the year: not pro-rated
+        return _Targets(value, value, value, "")
     weeks_q, weeks_ytd, weeks_year = ctx.weeks(period)
     annual = targets.annual_equivalent(value, tp, weeks_in_year=weeks_year)
     if kpi.frequency == Frequency.ANNUAL:
@@ -710,8 +724,10 @@ def _judge_rule(inputs: _Inputs, ctx: _Context, explain: bool = True) -> _Judged
     yj = judge(ytd, ytd_t, polarity=polarity, tolerance=tol)
     if not explain:
         return _Judged(yj if basis == Basis.YEAR_TO_DATE else qj, "", qj, "", basis)
-    not_pro_rated = kpi.measure in (Measure.PERCENTAGE, Measure.AVERAGE) or (
-        kpi.target_period == TargetPeriod.NONE
+    not_pro_rated = (
+        kpi.measure in (Measure.PERCENTAGE, Measure.AVERAGE)
+        or kpi.target_period == TargetPeriod.NONE
+        or kpi.is_level
     )
     q_text = _sentence(kpi, "Quarter", qj)
     if not_pro_rated:
@@ -800,6 +816,7 @@ def _forecast(inputs: _Inputs, ytd: Decimal | None, basis: Basis) -> _Forecast:
         or basis not in (Basis.YEAR_TO_DATE, Basis.QUARTER, Basis.EACH_MONTH)
         or annual_t is None
         or not kpi.is_rated
+        or kpi.is_level  # a level is not multiplied up to a year-end figure
         or kpi.frequency != Frequency.QUARTERLY
         or kpi.measure not in (Measure.COUNT, Measure.MONEY, Measure.BREAKDOWN)
         or not targets.is_cumulative(targets.TargetPeriod(kpi.target_period))
@@ -896,7 +913,7 @@ def _headline_rag(kpi: Kpi, period: ReportingPeriod, ctx: _Context) -> Rag:
 
 
 def _missing_quarters(kpi, period, ctx, reported: int) -> tuple[str, ...]:
-    if kpi.frequency == Frequency.ANNUAL or reported >= period.quarter:
+    if kpi.frequency == Frequency.ANNUAL or kpi.is_level or reported >= period.quarter:
         return ()
     earlier = [ctx.by_index.get(period.index - back) for back in range(period.quarter - 1, 0, -1)]
     return tuple(

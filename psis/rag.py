@@ -52,17 +52,52 @@ _RAG_WORDS = {
 
 
 class Trend(StrEnum):
+    """Better or worse than the previous period, given the polarity (the word beside the arrow)."""
+
     BETTER = "better"
     SAME = "same"
     WORSE = "worse"
     NONE = "none"
 
     @property
+    def word(self) -> str:
+        return _TREND_WORDS[self]
+
+
+_TREND_WORDS = {
+    Trend.BETTER: "Better",
+    Trend.SAME: "Same",
+    Trend.WORSE: "Worse",
+    Trend.NONE: "No trend",
+}
+
+
+class Direction(StrEnum):
+    """Which way the value itself moved against the previous period (the arrow)."""
+
+    ROSE = "rose"
+    SAME = "same"
+    FELL = "fell"
+    NONE = "none"
+
+    @property
     def arrow(self) -> str:
-        return _TREND_ARROWS[self]
+        return _DIRECTION_ARROWS[self]
 
 
-_TREND_ARROWS = {Trend.BETTER: "↑", Trend.SAME: "→", Trend.WORSE: "↓", Trend.NONE: ""}
+_DIRECTION_ARROWS = {
+    Direction.ROSE: "↑",
+    Direction.SAME: "→",
+    Direction.FELL: "↓",
+    Direction.NONE: "",
+}
+
+
+def trend_shown(direction_: Direction, trend_: Trend) -> str:
+    """The arrow for the value's direction and the word for better or worse: "↓ Better"."""
+    if trend_ == Trend.NONE or direction_ == Direction.NONE:
+        return ""
+    return f"{direction_.arrow} {trend_.word}"
 
 
 class Basis(StrEnum):
@@ -92,6 +127,28 @@ _BASIS_LABELS = {
 }
 
 
+class JudgedOn(StrEnum):
+    """An administrator's choice of what a KPI's headline is judged on (``basis`` applies it)."""
+
+    AUTOMATIC = "auto"  # by the KPI's shape (see ``basis``)
+    YEAR_TO_DATE = "ytd"
+    QUARTER = "quarter"
+    EACH_MONTH = "months"  # only where the return asks for each month's figure
+
+
+class YearToDate(StrEnum):
+    """How a KPI's year to date is formed from its quarters' figures.
+
+    A percentage is always sum of numerators over sum of denominators, and an average weighted
+    by its cases; for counts, money and breakdowns: SUM adds up a flow (people seen, pounds);
+    LATEST takes the latest reported value of a level (people on a register, members) and never
+    sums it, nor pro-rates its target.
+    """
+
+    SUM = "sum"
+    LATEST = "latest"
+
+
 def basis(
     *,
     measure: str,
@@ -100,6 +157,7 @@ def basis(
     rated: bool,
     asks_each_month: bool,
     has_total: bool,
+    judged_on: str = JudgedOn.AUTOMATIC,
 ) -> Basis:
     """What a KPI's headline is judged on, where the contract leaves a choice.
 
@@ -109,10 +167,14 @@ def basis(
     ``has_total``: a breakdown that also reports its total.
 
     Evidence takes the commissioner's rating; a KPI with no rule-set target is not rated; one
-    reported annually is judged on the year; a percentage or average, and a target per year or
-    per week, on the year to date; a monthly minimum asked month by month on each month, and a
-    breakdown without a total with a monthly minimum on each category; anything else (a minimum
-    each quarter, a level) on the quarter.
+    reported annually is judged on the year. Otherwise an administrator's ``judged_on`` (a
+    ``JudgedOn``) decides, where it is not automatic (each month only where the return asks for
+    each month's figure). Automatically: a percentage or average, and a target per year, per
+    quarter (a quarterly money target such as "£75,000 (quarterly)": the quarter is shown
+    beside it) or per week, on the year to date; a monthly minimum asked month by month on each
+    month, and a breakdown without a total with a monthly minimum on each category; anything
+    else (a level, not pro-rated) on the quarter. "A minimum of N each quarter" is judged on the
+    quarter by setting ``judged_on`` to quarter.
     """
     if measure == "evidence":
         return Basis.RATING
@@ -120,10 +182,17 @@ def basis(
         return Basis.NONE
     if frequency == "annual":
         return Basis.YEAR
+    match JudgedOn(judged_on):
+        case JudgedOn.YEAR_TO_DATE:
+            return Basis.YEAR_TO_DATE
+        case JudgedOn.QUARTER:
+            return Basis.QUARTER
+        case JudgedOn.EACH_MONTH if asks_each_month:
+            return Basis.EACH_MONTH
     if measure in ("percentage", "average"):
         return Basis.YEAR_TO_DATE
     match target_period:
-        case TargetPeriod.ANNUAL | TargetPeriod.WEEKLY:
+        case TargetPeriod.ANNUAL | TargetPeriod.QUARTERLY | TargetPeriod.WEEKLY:
             return Basis.YEAR_TO_DATE
         case TargetPeriod.MONTHLY if asks_each_month:
             return Basis.EACH_MONTH
@@ -292,15 +361,26 @@ def judge_months(
     return Judgement(rag, worst_ratio, worst_actual, e, tol, polarity, explanation)
 
 
-def trend(current: Number | None, previous: Number | None, polarity: Polarity) -> Trend:
-    """Better or worse against the previous period; for lower polarity a fall is better."""
+def direction(current: Number | None, previous: Number | None) -> Direction:
+    """Which way the value moved against the previous period, whatever the polarity."""
     if current is None or previous is None:
-        return Trend.NONE
+        return Direction.NONE
     now, before = to_decimal(current), to_decimal(previous)
     if now == before:
+        return Direction.SAME
+    return Direction.ROSE if now > before else Direction.FELL
+
+
+def trend(current: Number | None, previous: Number | None, polarity: Polarity) -> Trend:
+    """Better or worse against the previous period; for lower polarity a fall is better."""
+    moved = direction(current, previous)
+    if moved == Direction.NONE:
+        return Trend.NONE
+    if moved == Direction.SAME:
         return Trend.SAME
-    rose = now > before
-    return Trend.BETTER if rose == (polarity == Polarity.HIGHER) else Trend.WORSE
+    return (
+        Trend.BETTER if (moved == Direction.ROSE) == (polarity == Polarity.HIGHER) else Trend.WORSE
+    )
 
 
 def _check_quarters(quarters: int) -> None:

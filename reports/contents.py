@@ -177,6 +177,21 @@ def describe_figure(kpi: Kpi, spec: KpiSpec, values: FigureValues) -> str:
     return formatting.number(values.value)
 
 
+NO_EARLIER_FIGURE = "No earlier figure"
+
+
+def last_return(kpi: Kpi, spec: KpiSpec, before: Figure | None) -> str:
+    """The "Last return" of a KPI, with the quarter it came from: "1,250 (Year 1 Q3)".
+
+    ``before`` is the KPI's figure from ``previous_figures`` (the previous quarter's, or the
+    previous year's for a KPI reported annually); "No earlier figure" where there is none.
+    """
+    if before is None:
+        return NO_EARLIER_FIGURE
+    described = describe_figure(kpi, spec, figure_values(spec, before))
+    return f"{described} ({before.ret.period.label})"
+
+
 def previous_figures(pathway: Pathway, period: ReportingPeriod, kpis: Sequence[Kpi]) -> dict:
     """Each KPI's figure in the last submitted return it was due in before ``period``.
 
@@ -202,7 +217,7 @@ def previous_figures(pathway: Pathway, period: ReportingPeriod, kpis: Sequence[K
             kpi__in=[k for ks in wanted.values() for k in ks],
         )
         .exclude(ret__status=Return.Status.DRAFT)
-        .select_related("kpi", "ret")
+        .select_related("kpi", "ret__period")
         .prefetch_related("breakdown")
     )
     return {

@@ -9,9 +9,8 @@ from kpis.models import Measure
 from psis.formatting import long_date
 from reports import excel, validation
 from reports.contents import (
-    describe_figure,
     figure_inputs,
-    figure_values,
+    last_return,
     previous_figures,
     return_specs,
     stored_pd_reasons,
@@ -51,7 +50,7 @@ def _template_rows(ret: Return, kpis, specs, values, previous) -> list[excel.Row
     for kpi, spec in zip(kpis, specs, strict=True):
         inputs = figure_inputs(spec, values.get(spec.code, FigureValues()))
         before = previous.get(spec.code)
-        last = describe_figure(kpi, spec, figure_values(spec, before)) if before else "None"
+        last = last_return(kpi, spec, before)
         parts = spec.parts()
         if spec.measure != Measure.EVIDENCE:
             parts.append(validation.Part("explanation", "Explanation", validation.TEXT))

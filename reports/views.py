@@ -122,11 +122,7 @@ def _blocks(
             kpi=kpi,
             spec=spec,
             target=return_data.target_text(kpi, ret.period),
-            last=(
-                return_data.describe_figure(kpi, spec, return_data.figure_values(spec, before))
-                if before
-                else "No figure"
-            ),
+            last=return_data.last_return(kpi, spec, before),
             shown=return_data.describe_figure(kpi, spec, value),
             values=value,
             attachments=list(figure.attachments.all()) if figure else [],

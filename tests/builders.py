@@ -212,10 +212,11 @@ def fig(cast, kpi, year, quarter, status="accepted", **values):
     return Figure.objects.create(ret=r, kpi=kpi, **values)
 
 
-# (year, quarter) -> KPI code -> figure fields. SPA-01 is green year to date, SPA-02 (judged
-# on the quarter) falls from amber to red, AC-01 is amber year to date.
+# (year, quarter) -> KPI code -> figure fields. SPA-01 is green year to date, SPA-02 (£75,000 a
+# quarter, judged on the year to date) falls from amber (140,000 of 150,000) to red (200,000 of
+# 225,000), AC-01 is amber year to date.
 FIGURES = {
-    (1, 1): {"SPA-01": 1300, "SPA-02": 80000, "AC-01": 140},
+    (1, 1): {"SPA-01": 1300, "SPA-02": 70000, "AC-01": 140},
     (1, 2): {"SPA-01": 1300, "SPA-02": 70000, "AC-01": 140},
     (1, 3): {"SPA-01": 1300, "SPA-02": 60000, "AC-01": 140},
 }

@@ -129,6 +129,7 @@ def test_pathway_view_has_explanations_trend_and_charts(data, client_for):
     assert "YTD 1,500 against pro-rata target 2,500 (annual 5,000 × 6/12): 60% → Red" in html
     assert 'role="img"' in html and "SPA-01: last 2 quarters" in html
     assert "Worse" in html and "was 1,300" in html
+    assert '<span aria-hidden="true">↓</span> Worse' in html  # SPA-01 fell, higher is better
 
 
 def test_kpi_view_has_history_targets_and_commentary(data, client_for):
@@ -136,8 +137,25 @@ def test_kpi_view_has_history_targets_and_commentary(data, client_for):
     html = client.get(urls()[4]).content.decode()
     assert "Year 1 Q1" in html and "Year 1 Q2" in html
     assert "From year 1: 5,000 (annual)" in html
+    assert 'Year to date is</dt><dd class="col-sm-7">Sum of the quarters' in html
+    assert 'Headline judged on</dt><dd class="col-sm-7">Year to date (automatic)' in html
     assert "Staff off" in html
     assert "Record the override" in html  # a commissioner may override
+
+
+def test_quarterly_money_target_shows_green_year_to_date_with_the_quarter_beside_it(
+    cast, client_for
+):
+    """ "£75,000 (quarterly)": £80,000 then £70,000 meets the year to date."""
+    for quarter, value in ((1, 80000), (2, 70000)):
+        spa = ret(cast.spa, period_of(cast.contract, 1, quarter))
+        Figure.objects.create(ret=spa, kpi=cast.kpis["SPA-02"], value=D(value))
+    page = reverse("performance_kpi", args=["PSIS", "SPA-02"]) + f"?quarter={QUARTER}"
+    html = client_for(cast.commissioner).get(page).content.decode()
+    assert "YTD £150,000 against pro-rata target £150,000" in html
+    assert "100% → Green" in html
+    assert "This quarter alone: Quarter £70,000 against target £75,000" in html
+    assert 'Headline judged on</dt><dd class="col-sm-7">Year to date (automatic)' in html
 
 
 def test_kpi_view_shows_the_review_thread_per_quarter(data, client_for):

@@ -13,7 +13,7 @@ from django.test import Client
 
 from reports import contents, excel, validation, workflow
 from reports.models import BreakdownFigure, Figure, Return
-from tests.builders import resaved_by_libreoffice, text
+from tests.builders import fig, resaved_by_libreoffice, text
 
 PAGE = "/contracts/PSIS/returns/SPA/Y1Q1/"
 SHEET = "SPA Single Point of Access"
@@ -167,6 +167,19 @@ def test_the_template_holds_what_is_already_in_the_draft_as_safe_text(cast, lead
     commentary = ws[f"F{where['commentary']}"]
     assert commentary.data_type == "s"  # a string, never a live formula
     assert commentary.value.startswith("=HYPERLINK")
+
+
+def test_last_return_names_its_quarter_or_says_there_is_none(cast, lead):
+    def last_of(content: bytes, field: str):
+        ws = openpyxl.load_workbook(io.BytesIO(content))[SHEET]
+        return ws[f"E{rows_by_field(ws)[field]}"].value
+
+    assert last_of(download(lead), "SPA-01__value") == "No earlier figure"
+    fig(cast, "SPA-01", 1, 1, value=Decimal(1250))
+    fig(cast, "SPA-02", 1, 1, value=Decimal("75000.50"))
+    second = download(lead, page=PAGE.replace("Y1Q1", "Y1Q2"))
+    assert last_of(second, "SPA-01__value") == "1,250 (Year 1 Q1)"
+    assert last_of(second, "SPA-02__value") == "£75,000.50 (Year 1 Q1)"
 
 
 def test_evidence_rows_ask_for_narrative_and_consent(cast):

@@ -14,6 +14,7 @@ from django.core.management import call_command
 from contracts.models import Contract, ReportingPeriod
 from kpis.models import Kpi
 from kpis.reference_data import PSIS_CATALOGUE, ReferenceDataError, load_reference_data
+from psis.rag import Basis
 
 SEED_NAME = "000_18b49d68ad15cc08.txt"  # the award report, in the source documents (seeds_dir)
 
@@ -181,6 +182,40 @@ def test_loading_twice_changes_nothing(psis):
 
 
 @pytest.mark.django_db
+def test_what_the_headline_is_judged_on(psis):
+    """A quarterly money target on the year to date; "a minimum of 60 ... each quarter" on the
+    quarter, set in the catalogue."""
+    kpis = Kpi.objects.filter(pathway__contract=psis)
+    income = kpis.get(code="SPA-07")
+    each_quarter = kpis.get(code="PD-02")
+    assert (income.judged_on, income.basis) == ("auto", Basis.YEAR_TO_DATE)
+    assert (each_quarter.judged_on, each_quarter.basis) == ("quarter", Basis.QUARTER)
+    assert set(kpis.exclude(judged_on="auto").values_list("code", flat=True)) == {"PD-02"}
+
+
+@pytest.mark.django_db
+def test_levels_take_the_latest_value_as_their_year_to_date(psis):
+    """The carers register's total members (and their breakdown) and "carers on register during
+    quarter" are levels; everything else is summed (or is a rate or an average)."""
+    kpis = Kpi.objects.filter(pathway__contract=psis)
+    levels = set(kpis.filter(ytd="latest").values_list("code", flat=True))
+    assert levels == {"AC-04", "AC-05", "DR-04"}
+    assert all(k.is_level for k in kpis.filter(ytd="latest"))
+    assert kpis.get(code="AC-03").ytd == "sum"  # new members joining: a flow
+    assert kpis.get(code="DR-04").basis == Basis.QUARTER
+
+
+@pytest.mark.django_db
+def test_a_bad_judged_on_is_refused(tmp_path):
+    data = yaml.safe_load(PSIS_CATALOGUE.read_text())
+    data["pathways"][1]["kpis"][2]["judged_on"] = "whenever"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    with pytest.raises(ReferenceDataError, match=r"'judged_on' is 'whenever'"):
+        load_reference_data(catalogue_path=bad)
+
+
+@pytest.mark.django_db
 def test_a_bad_catalogue_loads_nothing_and_says_which_kpi(tmp_path):
     data = yaml.safe_load(PSIS_CATALOGUE.read_text())
     data["pathways"][1]["kpis"][2]["measure"] = "guesswork"
@@ -200,6 +235,10 @@ def test_export_kpi_catalogue_command_writes_every_kpi(psis, tmp_path, capsys):
     spa = next(r for r in rows if r["KPI code"] == "SPA-05")
     assert spa["Year 1 target"] == "5000"
     assert spa["Target period"] == "Annual"
+    assert spa["Headline judged on"] == "Year to date"
+    register = next(r for r in rows if r["KPI code"] == "DR-04")
+    assert register["Year to date is"].startswith("Latest reported value")
+    assert register["Headline judged on"] == "Quarter"
     sitting = next(r for r in rows if "sitting services" in r["Description"])
     assert (sitting["Year 1 target"], sitting["Year 2 target"]) == ("280", "365")
 

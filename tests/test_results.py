@@ -12,7 +12,7 @@ from demo.overrides import seed_demo_overrides
 from kpis.models import Kpi, KpiCategory, KpiTarget
 from performance import results, services
 from performance.models import RagOverride
-from psis.rag import Rag, Trend
+from psis.rag import Basis, Rag, Trend
 from reports.models import BreakdownFigure, Figure
 from tests.builders import LATER, fig, period, ret
 
@@ -227,14 +227,83 @@ def test_breakdown_uses_its_total_else_the_sum_of_its_categories(cast):
     assert r2.rag == Rag.NO_TARGET
 
 
-def test_quarterly_target_is_judged_on_the_quarter(cast):
-    fig(cast, "SPA-02", 1, 1, value=D(150000))
-    fig(cast, "SPA-02", 1, 2, value=D(60000))  # YTD 210,000 of 150,000 but the quarter is short
+@pytest.mark.parametrize(
+    ("second", "rag"),
+    [(D(70000), Rag.GREEN), (D("69999.99"), Rag.AMBER)],  # YTD 150,000 is the YTD target
+)
+def test_quarterly_money_target_is_judged_on_the_year_to_date(cast, second, rag):
+    """ "£75,000 (quarterly)": £80,000 then £70,000 is on target for the year so far."""
+    fig(cast, "SPA-02", 1, 1, value=D(80000))
+    fig(cast, "SPA-02", 1, 2, value=second)
     r = result(cast, "SPA-02", 1, 2)
+    assert r.basis == Basis.YEAR_TO_DATE and r.headline_is_ytd
     assert r.quarter_target == D(75000)
     assert r.ytd_target == D(150000)
-    assert r.rag == Rag.RED  # 60,000 / 75,000 = 0.8
-    assert "YTD £210,000 against pro-rata target £150,000" in r.explanation
+    assert r.rag == rag, r.explanation
+    assert r.quarter_rag == Rag.AMBER  # the quarter alone, shown beside it: 70,000 / 75,000
+    assert r.explanation.startswith("YTD £")
+    assert "against pro-rata target £150,000" in r.explanation
+
+
+@pytest.mark.parametrize(
+    ("second", "rag"),
+    [(D(100), Rag.GREEN), (D(99), Rag.AMBER), (D(90), Rag.AMBER), (D(89), Rag.RED)],
+)
+def test_a_level_is_never_summed_nor_pro_rated(cast, second, rag):
+    """ "Number of carers on register during quarter | 100" (DR-04): a level, not a flow."""
+    register = kpi(cast.spa, "SPA-87", target=100, period="none", ytd="latest")
+    fig(cast, register, 1, 1, value=D(200))
+    fig(cast, register, 1, 2, value=second)
+    r = result(cast, register, 1, 2)
+    assert r.ytd_actual == second  # the latest, not 200 + second
+    assert r.quarter_target == r.ytd_target == r.annual_target == D(100)
+    assert r.rag == rag, r.explanation
+    assert r.forecast is None and r.run_rate_needed is None
+
+
+def test_a_register_total_takes_the_latest_reported_value(cast):
+    """AC-04-like: 200 then 221 is 221 year to date, not 421; a quarter left unreported does not
+    make it partial, and the next year starts afresh."""
+    members = kpi(cast.spa, "SPA-88", ytd="latest")
+    flow = kpi(cast.spa, "SPA-89")
+    for k in (members, flow):
+        fig(cast, k, 1, 1, value=D(200))
+        fig(cast, k, 1, 2, value=D(221))
+    assert result(cast, members, 1, 2).ytd_actual == D(221)
+    assert result(cast, flow, 1, 2).ytd_actual == D(421)  # a flow is still summed
+    fig(cast, members, 1, 4, value=D(240))  # Q3 not reported: the latest is still the latest
+    r = result(cast, members, 1, 4)
+    assert r.ytd_actual == D(240) and r.missing_quarters == ()
+    assert "YTD is partial" not in r.explanation
+    fig(cast, members, 2, 1, value=D(230))
+    assert result(cast, members, 2, 1).ytd_actual == D(230)
+
+
+def test_a_rate_or_average_cannot_be_a_level(cast):
+    rate = kpi(cast.spa, "SPA-90", "percentage", target=90, period="none", ytd="latest")
+    with pytest.raises(ValidationError, match="can be a level"):
+        rate.full_clean()
+
+
+def test_each_month_can_be_chosen_only_where_the_return_asks_for_months(cast):
+    monthly = kpi(cast.spa, "SPA-85", target=18, period="monthly", judged_on="months")
+    monthly.full_clean()
+    quarterly = kpi(cast.spa, "SPA-86", target=60, period="quarterly", judged_on="months")
+    with pytest.raises(ValidationError, match="Each month applies only"):
+        quarterly.full_clean()
+
+
+@pytest.mark.parametrize(("second", "rag"), [(D(60), Rag.GREEN), (D(59), Rag.AMBER)])
+def test_minimum_each_quarter_is_judged_on_the_quarter(cast, second, rag):
+    """ "A minimum of 60 ... each quarter": a strong first quarter does not carry a weak one."""
+    each = kpi(cast.spa, "SPA-84", target=60, period="quarterly", judged_on="quarter")
+    fig(cast, each, 1, 1, value=D(100))
+    fig(cast, each, 1, 2, value=second)  # YTD 160 or 159, well over the YTD target of 120
+    r = result(cast, each, 1, 2)
+    assert r.basis == Basis.QUARTER
+    assert r.rag == rag == r.quarter_rag, r.explanation
+    assert r.ytd_target == D(120)
+    assert r.explanation.startswith(f"Quarter {second}")
 
 
 def test_weekly_target_is_pro_rated_by_weeks(cast):
@@ -413,7 +482,9 @@ def test_trend_follows_polarity(cast):
     fig(cast, "SPA-01", 1, 1, value=D(10))
     fig(cast, "SPA-01", 1, 2, value=D(5))
     assert result(cast, "SPA-03", 1, 2).trend == Trend.BETTER
+    assert result(cast, "SPA-03", 1, 2).trend_shown == "↓ Better"  # fell, lower is better
     assert result(cast, "SPA-01", 1, 2).trend == Trend.WORSE
+    assert result(cast, "SPA-01", 1, 2).trend_shown == "↓ Worse"
     assert result(cast, "SPA-01", 1, 1).trend == Trend.NONE  # nothing before
 
 

@@ -9,9 +9,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from contracts.models import ReportingPeriod
+from kpis.models import Kpi
 from reports import contents, validation, workflow
 from reports.models import Attachment, Figure, Return, ReturnComment
-from tests.builders import LONDON, ac_data, save_draft, spa_data, text, version_of
+from tests.builders import LONDON, ac_data, fig, period, save_draft, spa_data, text, version_of
 from tests.builders import post_return as post
 from tests.builders import return_url as url
 
@@ -239,9 +240,30 @@ def test_a_figure_moving_more_than_half_needs_an_explanation(cast, as_user):
     response = post(client, cast, "submit", quarter="Y1Q2", **data)
     assert response.status_code == 302
     assert the_return(cast, quarter=(1, 2)).status == Return.Status.SUBMITTED
-    # The page shows last quarter's figure.
+    # The page shows last quarter's figure and which quarter it is; the first has none.
     page = text(client.get(url(quarter="Y1Q2")))
-    assert "Last return" in page and "100" in page
+    assert "Last return" in page and "100 (Year 1 Q1)" in page
+    assert "No earlier figure" in text(client.get(url(quarter="Y1Q1")))
+    assert "No figure" not in text(client.get(url(quarter="Y1Q1")))
+
+
+def test_last_return_of_an_annual_kpi_is_last_years_and_says_so(cast):
+    yearly = Kpi.objects.create(
+        pathway=cast.spa,
+        code="SPA-70",
+        section="Test",
+        description="Reported once a year",
+        measure="count",
+        frequency="annual",
+    )
+    fig(cast, yearly, 1, 4, value=Decimal(1250))
+    year_2_q4 = period(cast, 2, 4)
+    spec = contents.spec_for(yearly, year_2_q4)
+    before = contents.previous_figures(cast.spa, year_2_q4, [yearly]).get("SPA-70")
+    assert contents.last_return(yearly, spec, before) == "1,250 (Year 1 Q4)"
+    year_1_q4 = period(cast, 1, 4)
+    before = contents.previous_figures(cast.spa, year_1_q4, [yearly]).get("SPA-70")
+    assert contents.last_return(yearly, spec, before) == "No earlier figure"
 
 
 # ---- Review, history --------------------------------------------------------------------------

@@ -5,11 +5,13 @@ import pytest
 from psis.rag import (
     DEFAULT_TOLERANCE,
     Basis,
+    Direction,
     Judgement,
     Polarity,
     Rag,
     Trend,
     basis,
+    direction,
     forecast,
     judge,
     judge_months,
@@ -17,6 +19,7 @@ from psis.rag import (
     ratio,
     run_rate_needed,
     trend,
+    trend_shown,
 )
 
 D = Decimal
@@ -48,10 +51,23 @@ def test_rag_words_and_exceptions(rag, word, is_exception):
 
 @pytest.mark.parametrize(
     ("value", "arrow"),
-    [(Trend.BETTER, "↑"), (Trend.SAME, "→"), (Trend.WORSE, "↓"), (Trend.NONE, "")],
+    [(Direction.ROSE, "↑"), (Direction.SAME, "→"), (Direction.FELL, "↓"), (Direction.NONE, "")],
 )
-def test_trend_arrows(value, arrow):
+def test_direction_arrows(value, arrow):
     assert value.arrow == arrow
+
+
+@pytest.mark.parametrize(
+    ("value", "word"),
+    [
+        (Trend.BETTER, "Better"),
+        (Trend.SAME, "Same"),
+        (Trend.WORSE, "Worse"),
+        (Trend.NONE, "No trend"),
+    ],
+)
+def test_trend_words(value, word):
+    assert value.word == word
 
 
 def test_enum_values_are_stable():
@@ -413,9 +429,31 @@ def test_trend(current, previous, polarity, expected):
     assert trend(current, previous, polarity) is expected
 
 
-def test_lower_polarity_falling_figure_points_up():
-    assert trend(D(5), D(10), LOWER).arrow == "↑"
-    assert trend(D(5), D(10), HIGHER).arrow == "↓"
+@pytest.mark.parametrize(
+    ("current", "previous", "polarity", "shown"),
+    [
+        # The arrow is the value's direction; the word is better or worse given the polarity.
+        (D(11), D(10), HIGHER, "↑ Better"),
+        (D(10), D(10), HIGHER, "→ Same"),
+        (D(9), D(10), HIGHER, "↓ Worse"),
+        (D(11), D(10), LOWER, "↑ Worse"),
+        (D(10), D(10), LOWER, "→ Same"),
+        (D(9), D(10), LOWER, "↓ Better"),
+        (D("10.01"), D(10), LOWER, "↑ Worse"),
+        (D("9.99"), D(10), LOWER, "↓ Better"),
+        (None, D(10), LOWER, ""),
+        (D(10), None, HIGHER, ""),
+    ],
+)
+def test_trend_shown_arrow_is_direction_word_is_polarity(current, previous, polarity, shown):
+    moved = direction(current, previous)
+    assert trend_shown(moved, trend(current, previous, polarity)) == shown
+
+
+def test_lower_polarity_falling_figure_points_down_and_reads_better():
+    assert direction(D(5), D(10)) is Direction.FELL
+    assert trend(D(5), D(10), LOWER) is Trend.BETTER
+    assert trend(D(5), D(10), HIGHER) is Trend.WORSE
 
 
 # --- forecast and run rate -----------------------------------------------------------------
@@ -499,10 +537,32 @@ QUARTERLY_COUNT = {
         # ... but with a total, or not a breakdown, or not asked each month: the quarter
         ({"measure": "breakdown", "target_period": "monthly", "has_total": True}, Basis.QUARTER),
         ({"target_period": "monthly"}, Basis.QUARTER),
-        ({"measure": "breakdown", "target_period": "quarterly"}, Basis.QUARTER),
-        # a minimum each quarter, or a level not pro-rated: the quarter
-        ({}, Basis.QUARTER),
+        # a quarterly target on a count, money or breakdown: the year to date (quarter beside it)
+        ({}, Basis.YEAR_TO_DATE),
+        ({"measure": "money"}, Basis.YEAR_TO_DATE),
+        ({"measure": "breakdown", "target_period": "quarterly"}, Basis.YEAR_TO_DATE),
+        # a level not pro-rated: the quarter
         ({"target_period": "none"}, Basis.QUARTER),
+        # an administrator's choice: "a minimum of N each quarter" is set to the quarter
+        ({"judged_on": "quarter"}, Basis.QUARTER),
+        ({"judged_on": "quarter", "measure": "money"}, Basis.QUARTER),
+        ({"judged_on": "quarter", "measure": "percentage"}, Basis.QUARTER),
+        ({"judged_on": "ytd", "target_period": "none"}, Basis.YEAR_TO_DATE),
+        (
+            {"judged_on": "ytd", "target_period": "monthly", "asks_each_month": True},
+            Basis.YEAR_TO_DATE,
+        ),
+        (
+            {"judged_on": "months", "target_period": "monthly", "asks_each_month": True},
+            Basis.EACH_MONTH,
+        ),
+        # ... each month only where the return asks for each month: else automatic
+        ({"judged_on": "months"}, Basis.YEAR_TO_DATE),
+        ({"judged_on": "auto"}, Basis.YEAR_TO_DATE),
+        # ... but never over evidence, no target, or an annual return
+        ({"judged_on": "quarter", "measure": "evidence"}, Basis.RATING),
+        ({"judged_on": "quarter", "rated": False}, Basis.NONE),
+        ({"judged_on": "quarter", "frequency": "annual"}, Basis.YEAR),
     ],
 )
 def test_basis_at_each_branch(changes, expected):
