@@ -20,6 +20,7 @@ from contracts.models import Contract, ReportingPeriod
 from kpis.models import ObaClass
 from meetings.models import Action, Meeting, MeetingPack
 from performance import charts
+from performance.results import contract_results, not_rated
 from psis.formatting import (
     figure,
     long_date,
@@ -282,9 +283,7 @@ def _groups(rows: list[KpiRow]) -> list[KpiGroup]:
 
 def _counts(counts: dict) -> tuple[list[int], int, int]:
     bands = [counts.get(b.value, 0) for b in RAG_BANDS]
-    rated_elsewhere = counts.get(Rag.NO_TARGET.value, 0) + counts.get(Rag.EVIDENCE.value, 0)
-    awaiting = counts.get("awaiting", 0)
-    other = rated_elsewhere + awaiting
+    other = not_rated(counts)
     return bands, other, sum(bands) + other
 
 
@@ -569,8 +568,6 @@ def build_pack_data(
     generated_at = generated_at or timezone.now()
     today = timezone.localdate(generated_at)
     if results is None:
-        from performance.results import contract_results
-
         results = contract_results(contract, period, today=today)
     timings = {"results": time.perf_counter() - started}
 

@@ -959,6 +959,15 @@ def _empty_counts() -> dict[str, int]:
     return {**{r.value: 0 for r in Rag}, AWAITING: 0}
 
 
+def not_rated(counts: dict[str, int]) -> int:
+    """KPIs the rule gives no Red, Amber, Green or Missing: no target (monitoring only or to be
+    agreed), evidence (the commissioner rates it), not yet due, or awaiting a return not yet due.
+    The overview and the pack both count them with this."""
+    return sum(
+        counts.get(r.value, 0) for r in (Rag.NO_TARGET, Rag.EVIDENCE, Rag.NOT_DUE)
+    ) + counts.get(AWAITING, 0)
+
+
 def _count(results: Iterable[KpiResult]) -> dict[str, int]:
     counts = _empty_counts()
     counted = Counter(AWAITING if r.awaiting else r.rag.value for r in results)

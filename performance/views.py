@@ -168,7 +168,7 @@ def overview(request: HttpRequest, reference: str) -> HttpResponse:
         {
             "pathway": pathway,
             "counts": res.rag_counts["pathways"][pathway.code],
-            "not_rated": _not_rated(res.rag_counts["pathways"][pathway.code]),
+            "not_rated": results.not_rated(res.rag_counts["pathways"][pathway.code]),
             "return": returns[pathway.pk],
             "kpis": len(kpi_results),
         }
@@ -179,14 +179,10 @@ def overview(request: HttpRequest, reference: str) -> HttpResponse:
         "results": res,
         "matrix": matrix,
         "overall": res.rag_counts["overall"],
-        "overall_not_rated": _not_rated(res.rag_counts["overall"]),
+        "overall_not_rated": results.not_rated(res.rag_counts["overall"]),
         "key_outcomes": key_outcomes,
     }
     return render(request, "performance/overview.html", context)
-
-
-def _not_rated(counts: dict) -> int:
-    return counts["no_target"] + counts["not_due"] + counts["evidence"] + counts["awaiting"]
 
 
 @require_GET

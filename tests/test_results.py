@@ -740,3 +740,9 @@ def test_query_count_does_not_grow_with_kpis_quarters_or_contracts(
     _grow(cast, extra_kpis=25, years=2)
     large = _queries(cast, django_assert_max_num_queries)
     assert small == large == 8
+
+
+def test_not_rated_is_no_target_evidence_not_due_and_awaiting_for_overview_and_pack_alike():
+    counts = {**dict.fromkeys((r.value for r in Rag), 1), "awaiting": 1}
+    assert results.not_rated(counts) == 4  # never green, amber, red or missing
+    assert results.not_rated({"green": 3}) == 0
