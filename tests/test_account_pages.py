@@ -40,3 +40,16 @@ def test_password_reset_pages_use_the_app_layout(client, cast):
         assert response.status_code == 200
         assert "PSIS Monitor" in response.content.decode()
         assert "Django administration" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_sign_in_page_links_to_resetting_a_forgotten_password(client):
+    sign_in = client.get("/accounts/login/")
+    assert sign_in.status_code == 200
+    assert '<a href="/accounts/password_reset/">Forgotten your password?</a>' in (
+        sign_in.content.decode()
+    )
+    # Open signed out (Django's auth views are login_not_required), not a redirect to sign in.
+    reset = client.get("/accounts/password_reset/")
+    assert reset.status_code == 200
+    assert "Reset your password</h1>" in reset.content.decode()
